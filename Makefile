@@ -1,0 +1,127 @@
+# bt - keeps a trading bot's market data honest.  See README.md and bt(7).
+
+PREFIX?=	/usr/local
+BINDIR?=	$(PREFIX)/bin
+MANDIR?=	$(PREFIX)/share/man
+SYSCONFDIR?=	/etc
+DESTDIR?=
+
+CC?=		cc
+CFLAGS?=	-g -O2
+PKG_CONFIG?=	pkg-config
+LIBS_PKG=	sqlite3 libcurl jansson
+override CFLAGS:=	-std=c17 -D_GNU_SOURCE -Wall -Wextra $(WERROR) \
+		$(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null) $(CFLAGS)
+LDLIBS?=	$(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null || \
+		    echo -lsqlite3 -lcurl -ljansson) -lm
+
+# Where objects go; `make san' builds the same tree with sanitizers.
+O?=		build/obj
+B?=		bin
+
+LIBSRC=		$(sort $(wildcard src/bt_*.c))
+LIBOBJ=		$(LIBSRC:src/%.c=$(O)/%.o)
+PROGSRC=	$(sort $(wildcard src/bt-*.c))
+PROGS=		$(PROGSRC:src/%.c=$(B)/%)
+MAN1=		$(sort $(wildcard man/*.1))
+MAN5=		$(sort $(wildcard man/*.5))
+MAN7=		$(sort $(wildcard man/*.7))
+TESTS=		$(sort $(wildcard tests/[0-9]*.t))
+FUZZSRC=	$(sort $(wildcard tests/fuzz/fuzz-*.c))
+
+SANFLAGS=	-fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer
+# The test environment: programs from $(B) first on PATH.
+TESTENV=	PATH="$(CURDIR)/$(B):$$PATH" BT_SRC="$(CURDIR)" LC_ALL=C TZ=UTC
+
+all: $(PROGS)
+
+$(O)/libbt.a: $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+$(O)/%.o: src/%.c src/bt.h
+	@mkdir -p $(O)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/%: src/%.c src/bt.h $(O)/libbt.a
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -o $@ $< $(O)/libbt.a $(LDFLAGS) $(LDLIBS)
+
+deps: FRC
+	@scripts/deps build
+
+# The suite twice: as built, then under ASan+UBSan; then the fuzzers briefly.
+check: FRC
+	@scripts/deps test
+	$(MAKE) all WERROR=-Werror
+	$(TESTENV) prove $(PROVEFLAGS) $(TESTS) </dev/null
+	$(MAKE) san
+	$(MAKE) test-san
+	$(MAKE) fuzz FUZZTIME=$${FUZZTIME:-5}
+	$(MAKE) lint
+
+test: all
+	$(TESTENV) prove $(PROVEFLAGS) $(TESTS) </dev/null
+
+san: FRC
+	$(MAKE) all O=build/san/obj B=build/san/bin WERROR=-Werror \
+	    CFLAGS="-g -O1 $(SANFLAGS)" LDFLAGS="$(SANFLAGS)"
+
+test-san: FRC
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=86 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=86 \
+	BT_SANITIZED=1 $(MAKE) test O=build/san/obj B=build/san/bin \
+	    CFLAGS="-g -O1 $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" WERROR=-Werror
+
+# libFuzzer harnesses; FUZZTIME seconds each (check uses a few).
+FUZZTIME?=	60
+fuzz: FRC
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZSRC); do \
+	    n=$$(basename $$f .c); \
+	    clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $$($(PKG_CONFIG) --cflags $(LIBS_PKG)) \
+		-Isrc -o build/fuzz/$$n $$f $(LIBSRC) $(LDLIBS); \
+	    mkdir -p build/fuzz/$$n.corpus; \
+	    echo "fuzz: $$n for $(FUZZTIME)s"; \
+	    build/fuzz/$$n -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+		build/fuzz/$$n.corpus tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log \
+		|| { tail -50 build/fuzz/$$n.log; exit 1; }; \
+	    grep -E 'stat::number_of_executed_units|cov:' build/fuzz/$$n.log | tail -2; \
+	done
+
+lint: FRC
+	@scripts/deps lint
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
+
+demo: FRC
+	@scripts/deps build
+	$(MAKE) all
+	scripts/demo
+
+bench: FRC
+	@scripts/deps bench
+	$(MAKE) all
+	scripts/bench $(BENCHFLAGS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m0755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	test -z "$(MAN5)" || install -m0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -m0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+
+uninstall: FRC
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$(basename $$p); done
+	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
+	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
+
+clean: FRC
+	rm -rf build $(B)/bt-*
+
+FRC:
+.PHONY: all deps check test san test-san fuzz lint demo bench install \
+	uninstall clean FRC

@@ -1,0 +1,285 @@
+/*
+ * bt.h - the one header of libbt, the code the six bt programs share.
+ *
+ * Grouped by source file.  Library functions never print and never exit:
+ * they return -1 (or NULL) and leave a one-line reason in an `err' buffer
+ * of BT_ERRLEN bytes, or return one of the exit codes below.  Only a
+ * program's main() prints diagnostics and chooses its exit status.
+ */
+#ifndef BT_H
+#define BT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#define BT_VERSION	"1.0.0"
+#define BT_ERRLEN	512
+
+/* Exit codes: contracts.md, the same in every program. */
+enum {
+	BT_EX_OK = 0,
+	BT_EX_FOUND = 1,	/* checked and found a problem */
+	BT_EX_USAGE = 64,
+	BT_EX_DATAERR = 65,
+	BT_EX_NOINPUT = 66,
+	BT_EX_UNAVAILABLE = 69,
+	BT_EX_SOFTWARE = 70,
+	BT_EX_CANTCREAT = 73,
+	BT_EX_IOERR = 74,
+	BT_EX_TEMPFAIL = 75,
+	BT_EX_CONFIG = 78,
+};
+
+/* ---------------------------------------------------------------- bt_util.c */
+
+/* Sets the program name, umask 027, line-buffered stdout, reads BT_NOW. */
+int	 bt_init(const char *prog, char *err);
+const char *bt_prog(void);
+/* Of two exit codes, the one contracts.md says a run ends with. */
+int	 bt_exit_worse(int a, int b);
+/* Flushes stdout; a failed write of the JSON lines turns `code' into 74. */
+int	 bt_finish(int code);
+
+/* Time.  Wall clock is BT_NOW when set; durations use CLOCK_MONOTONIC. */
+int64_t	 bt_now_ms(void);
+bool	 bt_now_frozen(void);
+double	 bt_mono(void);
+int	 bt_parse_time(const char *s, int64_t *ms);	/* ISO 8601 UTC */
+char	*bt_fmt_time(int64_t ms, char buf[32]);		/* 2022-10-11T00:00:00Z */
+void	 bt_sleep(double seconds);
+
+/* Timeframes (Binance's spelling) and the seed's table names. */
+int64_t	 bt_tf_ms(const char *tf);			/* 0 when unknown */
+const char *bt_tf_view(const char *tf);			/* "ohlcv_h1" or NULL */
+bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
+
+/* Diagnostics to stderr: "bt-fetch: message".  Secrets are redacted. */
+void	 bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Removes Telegram tokens and API keys from s, in place. */
+void	 bt_redact(char *s);
+void	 bt_redact_add(const char *secret);	/* also redact this literal */
+
+/* JSON lines on stdout: {"ts":..,"prog":..,"event":..,...}. */
+json_t	*bt_rec(const char *event);
+void	 bt_rec_dur(json_t *rec, const char *key, double seconds);
+void	 bt_emit(json_t *rec);			/* prints one line, decrefs */
+char	*bt_json_line(json_t *rec);		/* the same line, malloc'd */
+
+/* Files. */
+int	 bt_mkdirs(const char *path, int mode, char *err);
+int	 bt_fsync_dir(const char *path, char *err);
+/* Writes data to path.tmp, fsyncs, renames onto path, fsyncs the dir. */
+int	 bt_write_atomic(const char *path, const void *data, size_t len,
+	    int mode, char *err);
+char	*bt_read_file(const char *path, size_t max, size_t *len, char *err);
+char	*bt_path(const char *rel);		/* $BT_HOME/rel, malloc'd */
+
+/* The write lock (contracts.md): flock on run/write.lock, close-on-exec. */
+int	 bt_wlock(char *err);		/* 0, or BT_EX_TEMPFAIL / BT_EX_IOERR */
+void	 bt_wunlock(void);
+/* db/LOCKED: a restore or rollback is in progress. */
+bool	 bt_store_locked(char *owner, size_t len);
+
+/* Process identity, for status files and db/LOCKED. */
+int64_t	 bt_proc_start_ticks(long pid);		/* field 22, or -1 */
+const char *bt_boot_id(void);
+
+/* Small growable string. */
+struct bt_buf {
+	char	*p;
+	size_t	 len, cap;
+};
+void	 bt_buf_add(struct bt_buf *b, const void *p, size_t n);
+void	 bt_buf_printf(struct bt_buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 bt_buf_free(struct bt_buf *b);
+
+uint64_t bt_hash64(const void *p, size_t n, uint64_t h);	/* FNV-1a */
+
+/* ---------------------------------------------------------------- bt_conf.c */
+
+/*
+ * Configuration: $BT_CONF (default /etc/bt/bt.conf), then the environment,
+ * then options (bt_conf_set).  One table of known keys lives in bt_conf.c.
+ */
+int	 bt_conf_load(char *err);	/* 0 or BT_EX_CONFIG */
+const char *bt_conf(const char *key);		/* never NULL for known keys */
+void	 bt_conf_set(const char *key, const char *val);
+long	 bt_conf_long(const char *key);
+double	 bt_conf_double(const char *key);
+/* Splits a comma- or space-separated list; returns the count. */
+int	 bt_conf_list(const char *key, char ***out);
+void	 bt_list_free(char **v, int n);
+int	 bt_list_split(const char *s, char ***out);
+/* Retry waits in seconds, from BT_RETRY_DELAYS or another key. */
+int	 bt_conf_delays(const char *key, double **out);
+/* Staleness threshold of a timeframe, ms. */
+int64_t	 bt_stale_ms(const char *tf);
+/* A secret (TELEGRAM_BOT_TOKEN, FRED_API_KEY): from the _FILE, or env. */
+char	*bt_secret(const char *key, char *err);
+/* The keys, for `--help-config' style listings and tests. */
+void	 bt_conf_dump(FILE *fp);
+
+/* ---------------------------------------------------------------- bt_db.c */
+
+enum { BT_DB_RO = 0, BT_DB_RW = 1, BT_DB_CREATE = 2 };
+
+/*
+ * Opens the store (db/crypto_agent.db) or the state file (db/bt_state.db)
+ * with the seed's pragmas, creating or migrating the schema when opened
+ * read-write.  Returns 0 or an exit code with err set.
+ */
+int	 bt_open_store(const char *path, int mode, sqlite3 **db, char *err);
+int	 bt_open_state(const char *path, int mode, sqlite3 **db, char *err);
+char	*bt_store_path(void);
+char	*bt_state_path(void);
+/* Exit code for a failed SQLite call: BUSY -> 75, IO/FULL -> 74, ... */
+int	 bt_sqlite_ex(int rc);
+/* BEGIN IMMEDIATE under the write lock; commit or roll back and unlock. */
+int	 bt_begin(sqlite3 *db, char *err);
+int	 bt_commit(sqlite3 *db, char *err);
+void	 bt_rollback(sqlite3 *db);
+int	 bt_exec(sqlite3 *db, const char *sql, char *err);
+
+/* Schema versions. */
+#define BT_STORE_SCHEMA	1
+#define BT_STATE_SCHEMA	1
+/* True when the store holds the seed's plain ohlcv_* tables. */
+bool	 bt_store_is_plain(sqlite3 *db);
+int	 bt_store_migrate_plain(sqlite3 *db, json_t *report, char *err);
+
+/*
+ * A candle as Binance describes it.  Times in ms.  `has' marks the
+ * optional fields (freqtrade files carry only t, o, h, l, c, v).
+ */
+struct bt_candle {
+	int64_t	 t, ct;
+	double	 o, h, l, c, v, qv, tb, tq;
+	int64_t	 n;
+	unsigned has;
+};
+#define BT_HAS_CT	0x01
+#define BT_HAS_QV	0x02
+#define BT_HAS_N	0x04
+#define BT_HAS_TB	0x08
+#define BT_HAS_TQ	0x10
+#define BT_HAS_ALL	0x1f
+
+/* A pair's id in the store, created on first use when `create'. */
+int	 bt_pair_id(sqlite3 *db, const char *symbol, const char *tf,
+	    bool create, const struct bt_candle *c, size_t n, int64_t *id,
+	    char *err);
+/* Upserts n candles; *changed counts rows inserted or altered. */
+int	 bt_candles_upsert(sqlite3 *db, int64_t pair, int64_t iv,
+	    const struct bt_candle *c, size_t n, int64_t *changed, char *err);
+/* Newest and oldest stored open time of a pair; 0 with *found false. */
+int	 bt_pair_range(sqlite3 *db, const char *symbol, const char *tf,
+	    int64_t *first, int64_t *last, int64_t *count, bool *found,
+	    char *err);
+
+/* A loaded series, struct of arrays, for bt-backtest and bt-validate. */
+struct bt_series {
+	char	 symbol[24], tf[8];
+	size_t	 n;
+	int64_t	*t, *ct, *nt;
+	double	*o, *h, *l, *c, *v;
+};
+/* Loads open times in [from, to] (inclusive), or the last `last' rows. */
+int	 bt_series_load(sqlite3 *db, const char *symbol, const char *tf,
+	    int64_t from, int64_t to, size_t last, struct bt_series *s,
+	    char *err);
+void	 bt_series_free(struct bt_series *s);
+
+/* State file: runs, events, dirty ranges, key/value. */
+int64_t	 bt_run_begin(sqlite3 *st, const char *job, char *err);
+int	 bt_run_end(sqlite3 *st, int64_t run, int exitcode, json_t *summary,
+	    char *err);
+/*
+ * Records an event and prints it as a JSON line with its event_id.
+ * `st' may be NULL (then only printed).  Takes its own transaction
+ * unless one is open.
+ */
+int	 bt_event(sqlite3 *st, const char *severity, const char *kind,
+	    const char *symbol, const char *tf, json_t *extra,
+	    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+int	 bt_dirty_add(sqlite3 *st, const char *symbol, const char *tf,
+	    int64_t from, int64_t to, char *err);
+int	 bt_kv_get(sqlite3 *st, const char *key, char **val, char *err);
+int	 bt_kv_set(sqlite3 *st, const char *key, const char *val, char *err);
+
+/* ---------------------------------------------------------------- bt_http.c */
+
+struct bt_http_resp {
+	long	 status;	/* HTTP status; 0 on a transport error */
+	int	 curlcode;
+	char	*body;
+	size_t	 len;
+	long	 used_weight;	/* X-MBX-USED-WEIGHT-1M, -1 when absent */
+	double	 retry_after;	/* Retry-After seconds, -1 when absent */
+	char	 err[BT_ERRLEN];
+};
+struct bt_http;
+/* Base URL must be https, or http on a loopback address. */
+struct bt_http *bt_http_new(const char *base, char *err);
+void	 bt_http_free(struct bt_http *h);
+/* GET base+path?query; query values must already be escaped. */
+int	 bt_http_get(struct bt_http *h, const char *path, const char *query,
+	    struct bt_http_resp *r);
+/* POST application/x-www-form-urlencoded. */
+int	 bt_http_post(struct bt_http *h, const char *path, const char *form,
+	    struct bt_http_resp *r);
+void	 bt_http_resp_free(struct bt_http_resp *r);
+char	*bt_http_escape(struct bt_http *h, const char *s);
+
+/* ---------------------------------------------------------------- bt_parse.c */
+
+/*
+ * Parsers of outside input.  Each returns 0 or -1 with err naming where
+ * (file:line, row N) and why.  Candles come back sorted as given.
+ */
+int	 bt_parse_klines(const char *body, size_t len, int64_t iv,
+	    struct bt_candle **out, size_t *n, char *err);
+/* data.binance.vision CSV (ms or us, header optional). */
+int	 bt_parse_kline_csv(const char *name, const char *buf, size_t len,
+	    int64_t iv, struct bt_candle **out, size_t *n, char *err);
+/* freqtrade JSON: [[ms,o,h,l,c,v],...]. */
+int	 bt_parse_freqtrade(const char *name, const char *buf, size_t len,
+	    int64_t iv, struct bt_candle **out, size_t *n, char *err);
+/* Checks one candle: finite, high >= max(o,c), low <= min(o,c), v >= 0. */
+int	 bt_candle_check(const struct bt_candle *c, int64_t iv, char *why,
+	    size_t len);
+/* A gap record line; 1 when the line is one, 0 when not, -1 on error. */
+struct bt_gap {
+	char	 symbol[24], tf[8];
+	int64_t	 from, to;
+};
+int	 bt_parse_gap(const char *line, struct bt_gap *g, char *err);
+
+/* ---------------------------------------------------------------- bt_ind.c */
+
+/*
+ * Indicators exactly as TA-Lib defines them.  Each array function fills
+ * out[0..n-1], NAN before its lookback, and returns the lookback (index of
+ * the first valid value), or -1 when n is too short or a period is bad.
+ * Each has a streaming form whose state is plain data (memcpy-able), so
+ * a stored state resumes to the same bits as a full recomputation.
+ */
+int	 bt_sma(const double *x, size_t n, int period, double *out);
+int	 bt_ema(const double *x, size_t n, int period, double *out);
+int	 bt_rsi(const double *x, size_t n, int period, double *out);
+int	 bt_bbands(const double *x, size_t n, int period, double kup,
+	    double kdn, double *up, double *mid, double *lo);
+int	 bt_atr(const double *h, const double *l, const double *c, size_t n,
+	    int period, double *out);
+int	 bt_macd(const double *x, size_t n, int fast, int slow, int signal,
+	    double *macd, double *sig, double *hist);
+int	 bt_max(const double *x, size_t n, int period, double *out);
+int	 bt_min(const double *x, size_t n, int period, double *out);
+
+#endif /* BT_H */
