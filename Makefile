@@ -10,7 +10,8 @@ CC?=		cc
 CFLAGS?=	-g -O2
 PKG_CONFIG?=	pkg-config
 LIBS_PKG=	sqlite3 libcurl jansson
-override CFLAGS:=	-std=c17 -D_GNU_SOURCE -Wall -Wextra $(WERROR) \
+# Error texts are cut to fit on purpose: -Wno-format-truncation.
+override CFLAGS:=	-std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-format-truncation $(WERROR) \
 		$(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null) $(CFLAGS)
 LDLIBS?=	$(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null || \
 		    echo -lsqlite3 -lcurl -ljansson) -lm

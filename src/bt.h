@@ -110,7 +110,10 @@ uint64_t bt_hash64(const void *p, size_t n, uint64_t h);	/* FNV-1a */
  */
 int	 bt_conf_load(char *err);	/* 0 or BT_EX_CONFIG */
 const char *bt_conf(const char *key);		/* never NULL for known keys */
-void	 bt_conf_set(const char *key, const char *val);
+/* An option's value; checked like the file's.  0 or an exit code. */
+int	 bt_conf_set(const char *key, const char *val, char *err);
+/* Declares that this program uses a secret key (before bt_conf_load). */
+void	 bt_conf_want(const char *key);
 long	 bt_conf_long(const char *key);
 double	 bt_conf_double(const char *key);
 /* Splits a comma- or space-separated list; returns the count. */
@@ -128,7 +131,8 @@ void	 bt_conf_dump(FILE *fp);
 
 /* ---------------------------------------------------------------- bt_db.c */
 
-enum { BT_DB_RO = 0, BT_DB_RW = 1, BT_DB_CREATE = 2 };
+enum { BT_DB_RO = 0, BT_DB_RW = 1, BT_DB_CREATE = 2,
+	BT_DB_PLAIN_OK = 4 };	/* open a seed-layout store, to migrate it */
 
 /*
  * Opens the store (db/crypto_agent.db) or the state file (db/bt_state.db)
@@ -146,6 +150,9 @@ int	 bt_begin(sqlite3 *db, char *err);
 int	 bt_commit(sqlite3 *db, char *err);
 void	 bt_rollback(sqlite3 *db);
 int	 bt_exec(sqlite3 *db, const char *sql, char *err);
+/* A statement prepared once per connection; bt_close() finalizes it. */
+sqlite3_stmt *bt_stmt(sqlite3 *db, const char *sql, char *err);
+void	 bt_close(sqlite3 *db);
 
 /* Schema versions. */
 #define BT_STORE_SCHEMA	1
@@ -171,30 +178,29 @@ struct bt_candle {
 #define BT_HAS_TQ	0x10
 #define BT_HAS_ALL	0x1f
 
-/* A pair's id in the store, created on first use when `create'. */
-int	 bt_pair_id(sqlite3 *db, const char *symbol, const char *tf,
-	    bool create, const struct bt_candle *c, size_t n, int64_t *id,
-	    char *err);
-/* Upserts n candles; *changed counts rows inserted or altered. */
-int	 bt_candles_upsert(sqlite3 *db, int64_t pair, int64_t iv,
-	    const struct bt_candle *c, size_t n, int64_t *changed, char *err);
-/* Newest and oldest stored open time of a pair; 0 with *found false. */
-int	 bt_pair_range(sqlite3 *db, const char *symbol, const char *tf,
-	    int64_t *first, int64_t *last, int64_t *count, bool *found,
-	    char *err);
-
-/* A loaded series, struct of arrays, for bt-backtest and bt-validate. */
-struct bt_series {
+/* A (symbol, timeframe) of the store, with its decimal scales. */
+struct bt_pair {
+	int64_t	 id;		/* 0: not in the store */
+	int64_t	 iv;		/* interval, ms */
+	double	 dp, dv, dq;	/* 10^k of prices, volumes, quote volumes */
 	char	 symbol[24], tf[8];
-	size_t	 n;
-	int64_t	*t, *ct, *nt;
-	double	*o, *h, *l, *c, *v;
 };
-/* Loads open times in [from, to] (inclusive), or the last `last' rows. */
-int	 bt_series_load(sqlite3 *db, const char *symbol, const char *tf,
-	    int64_t from, int64_t to, size_t last, struct bt_series *s,
+/* Finds a pair; with `create', adds it, scaled to fit the candles c. */
+int	 bt_pair_get(sqlite3 *db, const char *symbol, const char *tf,
+	    bool create, const struct bt_candle *c, size_t n,
+	    struct bt_pair *p, char *err);
+/* Upserts n candles; *changed counts rows inserted or altered. */
+int	 bt_candles_upsert(sqlite3 *db, const struct bt_pair *p,
+	    const struct bt_candle *c, size_t n, int64_t *changed, char *err);
+int	 bt_pair_range(sqlite3 *db, const struct bt_pair *p, int64_t *first,
+	    int64_t *last, int64_t *count, char *err);
+/* Newest stored open time, -1 when none. */
+int	 bt_pair_last(sqlite3 *db, const struct bt_pair *p, int64_t *last,
 	    char *err);
-void	 bt_series_free(struct bt_series *s);
+/* Candles with open time in [from, to], or the newest `last' of them. */
+int	 bt_candles_load(sqlite3 *db, const struct bt_pair *p, int64_t from,
+	    int64_t to, size_t last, struct bt_candle **c, size_t *n,
+	    char *err);
 
 /* State file: runs, events, dirty ranges, key/value. */
 int64_t	 bt_run_begin(sqlite3 *st, const char *job, char *err);
@@ -208,6 +214,8 @@ int	 bt_run_end(sqlite3 *st, int64_t run, int exitcode, json_t *summary,
 int	 bt_event(sqlite3 *st, const char *severity, const char *kind,
 	    const char *symbol, const char *tf, json_t *extra,
 	    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* Records an event line (stdin's, or one built here), unless its id is. */
+int	 bt_event_record(sqlite3 *st, json_t *ev, char *err);
 int	 bt_dirty_add(sqlite3 *st, const char *symbol, const char *tf,
 	    int64_t from, int64_t to, char *err);
 int	 bt_kv_get(sqlite3 *st, const char *key, char **val, char *err);
@@ -251,6 +259,8 @@ int	 bt_parse_kline_csv(const char *name, const char *buf, size_t len,
 /* freqtrade JSON: [[ms,o,h,l,c,v],...]. */
 int	 bt_parse_freqtrade(const char *name, const char *buf, size_t len,
 	    int64_t iv, struct bt_candle **out, size_t *n, char *err);
+/* A decimal as Binance writes it ("0.0163", "8.4E-7"); no nan, inf, hex. */
+int	 bt_parse_decimal(const char *s, size_t len, double *v);
 /* Checks one candle: finite, high >= max(o,c), low <= min(o,c), v >= 0. */
 int	 bt_candle_check(const struct bt_candle *c, int64_t iv, char *why,
 	    size_t len);

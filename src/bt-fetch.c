@@ -1,0 +1,1069 @@
+/*
+ * bt-fetch - keep every configured (symbol, timeframe) of the store
+ * current from Binance, and load candles from files.
+ *
+ *	bt-fetch [-nqv] [-d db] [--since date] [--symbols list] [--tf list]
+ *	bt-fetch --repair days [...]
+ *	bt-fetch --gaps [...] < gap-records
+ *	bt-fetch --import file... [--symbol sym] [--interval tf]
+ *	bt-fetch --migrate [-d db]
+ *
+ * Invariants:
+ * - Only closed candles are stored: a row whose close time is not before
+ *   Binance's server time is dropped.
+ * - A page (or an imported file) is checked whole, then upserted in one
+ *   transaction under run/write.lock, or not at all.  Rerunning changes
+ *   nothing; a corrected candle replaces the old one.
+ * - Pages follow the last open time returned, never interval arithmetic:
+ *   real data has gaps and off-grid candles.
+ * - One failing pair never stops the others, except that the circuit
+ *   breaker ends a run during a whole outage (contracts.md, Retries).
+ * - Every run records its dirty ranges and its `runs' row in the state
+ *   file, and a plain or --repair run judges coverage at the end.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bt.h"
+
+enum mode { M_UPDATE, M_REPAIR, M_GAPS, M_IMPORT, M_MIGRATE };
+
+/* Why a pair (or request) failed; the order of contracts.md decides. */
+enum fail { F_NONE, F_TRANSPORT, F_API, F_DATA, F_BAN, F_STORE };
+
+struct ctx {
+	enum mode	 mode;
+	bool		 dry, quiet, verbose, progress;
+	sqlite3		*db, *st;
+	struct bt_http	*http;
+	int64_t		 server_ms;	/* Binance's time at the start */
+	double		*delays;
+	int		 ndelays;
+	long		 weight_used;
+	long		 weight_cap;
+	int		 breaker;	/* transport failures in a row */
+	/* Totals for the summary. */
+	int64_t		 rows, received;
+	long		 requests, retries, paced;
+	int		 exit;
+	json_t		*status;	/* exchangeInfo: symbol -> status */
+};
+
+struct pairrun {
+	const char	*symbol, *tf;
+	int64_t		 iv;
+	int64_t		 rows, received, first, last;
+	long		 requests, retries;
+	enum fail	 fail;
+	char		 err[BT_ERRLEN];
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: bt-fetch [-nqv] [-d db] [--since date] [--symbols list] "
+	    "[--tf list]\n"
+	    "       bt-fetch --repair days [-nqv] [-d db] [--symbols list] "
+	    "[--tf list]\n"
+	    "       bt-fetch --gaps [-nqv] [-d db]\n"
+	    "       bt-fetch --import file ... [-nqv] [-d db] [--symbol sym] "
+	    "[--interval tf]\n"
+	    "       bt-fetch --migrate [-d db]\n");
+	exit(BT_EX_USAGE);
+}
+
+static int
+fail_exit(enum fail f)
+{
+	switch (f) {
+	case F_NONE:
+		return 0;
+	case F_TRANSPORT:
+	case F_API:
+		return BT_EX_UNAVAILABLE;
+	case F_DATA:
+		return BT_EX_DATAERR;
+	case F_BAN:
+		return BT_EX_TEMPFAIL;
+	case F_STORE:
+		return BT_EX_IOERR;
+	}
+	return BT_EX_SOFTWARE;
+}
+
+static void
+progress(struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!x->progress)
+		return;
+	fputs("\r\033[K", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------ requests */
+
+/* Binance's error body: {"code":-1121,"msg":"Invalid symbol."}. */
+static void
+binance_error(const struct bt_http_resp *r, char *out, size_t len)
+{
+	json_t *o;
+	json_error_t je;
+
+	o = json_loadb(r->body, r->len, 0, &je);
+	if (json_is_object(o) && json_is_integer(json_object_get(o, "code")))
+		snprintf(out, len, "HTTP %ld, Binance error %lld: %s",
+		    r->status, (long long)json_integer_value(json_object_get(o,
+		    "code")), json_string_value(json_object_get(o, "msg")) ?
+		    json_string_value(json_object_get(o, "msg")) : "");
+	else
+		snprintf(out, len, "HTTP %ld%s", r->status,
+		    r->len > 0 && r->body[0] == '<' ? " (an HTML page)" : "");
+	json_decref(o);
+}
+
+/* Stays under a share of the minute's request weight (binance.md). */
+static void
+pace(struct ctx *x, int weight)
+{
+	double wait;
+	int64_t now;
+
+	if (x->weight_used < 0 || x->weight_used + weight <= x->weight_cap)
+		return;
+	now = bt_now_frozen() ? 0 : bt_now_ms();
+	wait = 60.0 - (double)(now % 60000) / 1000.0;
+	if (wait > bt_conf_double("BT_PACE_WAIT_MAX"))
+		wait = bt_conf_double("BT_PACE_WAIT_MAX");
+	if (x->verbose)
+		bt_warnx("request weight %ld of %ld used; waiting %.1fs",
+		    x->weight_used, x->weight_cap, wait);
+	x->paced++;
+	bt_sleep(wait);
+	x->weight_used = 0;
+}
+
+static double
+jitter(double d)
+{
+	/* Up to 10% on each wait, the seed's adaptive_backoff. */
+	return d * (1.0 + 0.1 * ((double)random() / RAND_MAX));
+}
+
+static void
+record_ban(struct ctx *x, double secs)
+{
+	char err[BT_ERRLEN], val[32], ts[32];
+	int64_t until;
+
+	if (secs < 0)
+		secs = 120;	/* Binance's shortest ban: 2 minutes */
+	until = bt_now_ms() + (int64_t)(secs * 1000);
+	snprintf(val, sizeof(val), "%lld", (long long)until);
+	if (!x->dry && bt_kv_set(x->st, "binance_ban_until", val, err) != 0)
+		bt_warnx("cannot record the ban: %s", err);
+	bt_event(x->dry ? NULL : x->st, "CRITICAL", "banned", NULL, NULL,
+	    json_pack("{s:s}", "until", bt_fmt_time(until, ts)),
+	    "Binance banned this IP (HTTP 418) until %s; no request until "
+	    "then", ts);
+}
+
+/*
+ * GET with the retry policy of contracts.md: BT_RETRY_DELAYS between
+ * tries, Retry-After overriding the wait (clamped), 418 recording a ban
+ * and ending the run.  Returns F_NONE with a 200 response in r.
+ */
+static enum fail
+request(struct ctx *x, const char *path, const char *query, int weight,
+    struct bt_http_resp *r, long *requests, long *retries, char *err)
+{
+	double wait, lo, hi;
+	int attempt;
+	enum fail f = F_TRANSPORT;
+
+	lo = bt_conf_double("BT_RETRY_AFTER_MIN");
+	hi = bt_conf_double("BT_RETRY_AFTER_MAX");
+	for (attempt = 0; ; attempt++) {
+		pace(x, weight);
+		x->requests++;
+		(*requests)++;
+		bt_http_get(x->http, path, query, r);
+		if (r->used_weight >= 0)
+			x->weight_used = r->used_weight;
+		else if (x->weight_used >= 0)
+			x->weight_used += weight;
+		if (r->status == 200)
+			return F_NONE;
+		wait = attempt < x->ndelays ? jitter(x->delays[attempt]) : 0;
+		if (r->status == 0) {
+			snprintf(err, BT_ERRLEN, "%s", r->err);
+			f = F_TRANSPORT;
+		} else if (r->status == 418) {
+			binance_error(r, err, BT_ERRLEN);
+			record_ban(x, r->retry_after);
+			return F_BAN;
+		} else if (r->status == 429) {
+			binance_error(r, err, BT_ERRLEN);
+			if (r->retry_after >= 0)
+				wait = fmin(fmax(r->retry_after, lo), hi);
+			f = F_TRANSPORT;
+		} else if (r->status >= 500) {
+			binance_error(r, err, BT_ERRLEN);
+			f = F_TRANSPORT;
+		} else {
+			/* 4xx: the request is at fault; retrying won't help. */
+			binance_error(r, err, BT_ERRLEN);
+			return F_API;
+		}
+		if (attempt >= x->ndelays)
+			break;
+		if (x->verbose)
+			bt_warnx("%s: %s; try %d of %d in %.1fs", path, err,
+			    attempt + 2, x->ndelays + 1, wait);
+		bt_http_resp_free(r);
+		x->retries++;
+		(*retries)++;
+		bt_sleep(wait);
+	}
+	return f;
+}
+
+/* ------------------------------------------------------------- storing */
+
+/* One page or file: dirty range, then candles, all or nothing. */
+static enum fail
+store(struct ctx *x, const char *symbol, const char *tf,
+    const struct bt_candle *c, size_t n, int64_t *changed, char *err)
+{
+	struct bt_pair p;
+	char e2[BT_ERRLEN];
+	int rc;
+
+	*changed = 0;
+	if (n == 0 || x->dry)
+		return F_NONE;
+	/* State first: a recorded range with no rows only costs a check. */
+	if ((rc = bt_begin(x->st, err)) != 0)
+		return F_STORE;
+	if ((rc = bt_dirty_add(x->st, symbol, tf, c[0].t, c[n - 1].t, err))
+	    != 0) {
+		bt_rollback(x->st);
+		return F_STORE;
+	}
+	if ((rc = bt_begin(x->db, err)) != 0)
+		goto fail_state;
+	if ((rc = bt_pair_get(x->db, symbol, tf, true, c, n, &p, err)) != 0 ||
+	    (rc = bt_candles_upsert(x->db, &p, c, n, changed, err)) != 0) {
+		bt_rollback(x->db);
+		goto fail_state;
+	}
+	if ((rc = bt_commit(x->st, err)) != 0) {
+		bt_rollback(x->db);
+		return F_STORE;
+	}
+	if ((rc = bt_commit(x->db, err)) != 0)
+		return F_STORE;
+	return F_NONE;
+fail_state:
+	bt_rollback(x->st);
+	(void)e2;
+	return rc == BT_EX_TEMPFAIL ? F_BAN : F_STORE;
+}
+
+/* ------------------------------------------------------- pair fetching */
+
+/*
+ * Fetches klines of one pair from `from' (inclusive) up to `to' (0: up
+ * to the open candle), page after page, storing each.
+ */
+static void
+fetch_range(struct ctx *x, struct pairrun *pr, int64_t from, int64_t to)
+{
+	struct bt_http_resp r;
+	struct bt_candle *c;
+	char query[256], why[BT_ERRLEN], ts[32];
+	size_t n, keep, i;
+	int64_t s = from, changed;
+	enum fail f;
+
+	for (;;) {
+		if (to > 0)
+			snprintf(query, sizeof(query), "symbol=%s&interval=%s&"
+			    "startTime=%lld&endTime=%lld&limit=1000",
+			    pr->symbol, pr->tf, (long long)s, (long long)to);
+		else
+			snprintf(query, sizeof(query), "symbol=%s&interval=%s&"
+			    "startTime=%lld&limit=1000", pr->symbol, pr->tf,
+			    (long long)s);
+		f = request(x, "/api/v3/klines", query, 2, &r, &pr->requests,
+		    &pr->retries, why);
+		if (f != F_NONE) {
+			pr->fail = f;
+			snprintf(pr->err, sizeof(pr->err), "%s", why);
+			bt_http_resp_free(&r);
+			return;
+		}
+		if (bt_parse_klines(r.body, r.len, pr->iv, &c, &n, why) == -1) {
+			pr->fail = F_DATA;
+			snprintf(pr->err, sizeof(pr->err), "page from %s: %s",
+			    bt_fmt_time(s, ts), why);
+			bt_http_resp_free(&r);
+			return;
+		}
+		bt_http_resp_free(&r);
+		for (i = 0; i < n; i++)
+			if (c[i].t < s || (to > 0 && c[i].t > to)) {
+				pr->fail = F_DATA;
+				snprintf(pr->err, sizeof(pr->err), "page from "
+				    "%s: row %zu: open time %lld is outside "
+				    "the requested window", bt_fmt_time(s, ts),
+				    i + 1, (long long)c[i].t);
+				free(c);
+				return;
+			}
+		/* The open candle: Binance has no "closed" flag on REST. */
+		for (keep = n; keep > 0 && c[keep - 1].ct >= x->server_ms;
+		    keep--)
+			;
+		pr->received += (int64_t)keep;
+		x->received += (int64_t)keep;
+		if ((f = store(x, pr->symbol, pr->tf, c, keep, &changed,
+		    why)) != F_NONE) {
+			pr->fail = f;
+			snprintf(pr->err, sizeof(pr->err), "%s", why);
+			free(c);
+			return;
+		}
+		if (keep > 0) {
+			if (pr->first == 0 || c[0].t < pr->first)
+				pr->first = c[0].t;
+			if (c[keep - 1].t > pr->last)
+				pr->last = c[keep - 1].t;
+		}
+		pr->rows += changed;
+		x->rows += changed;
+		if (n == 0 || keep < n || n < 1000 ||
+		    (to > 0 && c[n - 1].t >= to)) {
+			free(c);
+			return;
+		}
+		s = c[n - 1].t + 1;
+		free(c);
+		progress(x, "bt-fetch: %s %s %s", pr->symbol, pr->tf,
+		    bt_fmt_time(s, ts));
+	}
+}
+
+static void
+pair_line(struct ctx *x, struct pairrun *pr, double secs)
+{
+	json_t *rec;
+
+	if (x->quiet && pr->fail == F_NONE)
+		return;
+	rec = bt_rec("pair");
+	json_object_set_new(rec, "symbol", json_string(pr->symbol));
+	json_object_set_new(rec, "tf", json_string(pr->tf));
+	json_object_set_new(rec, "status", json_string(pr->fail == F_NONE ?
+	    "ok" : "failed"));
+	json_object_set_new(rec, "rows", json_integer(pr->rows));
+	json_object_set_new(rec, "received", json_integer(pr->received));
+	json_object_set_new(rec, "first", pr->first ?
+	    json_integer(pr->first) : json_null());
+	json_object_set_new(rec, "last", pr->last ?
+	    json_integer(pr->last) : json_null());
+	json_object_set_new(rec, "requests", json_integer(pr->requests));
+	json_object_set_new(rec, "retries", json_integer(pr->retries));
+	if (pr->fail != F_NONE)
+		json_object_set_new(rec, "error", json_string(pr->err));
+	bt_rec_dur(rec, "seconds", secs);
+	bt_emit(rec);
+}
+
+static void
+pair_failed(struct ctx *x, struct pairrun *pr)
+{
+	bt_event(x->dry ? NULL : x->st, "WARNING", "fetch_failed", pr->symbol,
+	    pr->tf, NULL, "%s %s: %s", pr->symbol, pr->tf, pr->err);
+}
+
+/* exchangeInfo for the configured symbols: symbol -> status. */
+static void
+exchange_info(struct ctx *x, char **syms, int nsyms)
+{
+	struct bt_http_resp r;
+	struct bt_buf q = { 0 };
+	char err[BT_ERRLEN], *esc;
+	long req = 0, ret = 0;
+	json_t *root, *list, *s;
+	json_error_t je;
+	size_t i;
+	int j;
+
+	bt_buf_add(&q, "[", 1);
+	for (j = 0; j < nsyms; j++)
+		bt_buf_printf(&q, "%s\"%s\"", j ? "," : "", syms[j]);
+	bt_buf_add(&q, "]", 1);
+	esc = bt_http_escape(x->http, q.p);
+	bt_buf_free(&q);
+	bt_buf_printf(&q, "symbols=%s", esc);
+	free(esc);
+	x->status = json_object();
+	if (request(x, "/api/v3/exchangeInfo", q.p, 20, &r, &req, &ret, err)
+	    != F_NONE) {
+		/* One unknown symbol fails the whole request: ask singly. */
+		bt_http_resp_free(&r);
+		if (x->verbose)
+			bt_warnx("exchangeInfo: %s; asking symbol by symbol",
+			    err);
+		for (j = 0; j < nsyms; j++) {
+			bt_buf_free(&q);
+			bt_buf_printf(&q, "symbol=%s", syms[j]);
+			if (request(x, "/api/v3/exchangeInfo", q.p, 20, &r, &req,
+			    &ret, err) == F_API &&
+			    strstr(err, "-1121") != NULL)
+				json_object_set_new(x->status, syms[j],
+				    json_string("INVALID"));
+			else if (r.status == 200 &&
+			    (root = json_loadb(r.body, r.len, 0, &je)) != NULL) {
+				list = json_object_get(root, "symbols");
+				json_array_foreach(list, i, s)
+					if (json_is_string(json_object_get(s,
+					    "status")))
+						json_object_set(x->status,
+						    syms[j], json_object_get(s,
+						    "status"));
+				json_decref(root);
+			}
+			bt_http_resp_free(&r);
+		}
+		bt_buf_free(&q);
+		return;
+	}
+	bt_buf_free(&q);
+	if ((root = json_loadb(r.body, r.len, 0, &je)) == NULL) {
+		bt_warnx("exchangeInfo: not JSON: %s", je.text);
+		bt_http_resp_free(&r);
+		return;
+	}
+	list = json_object_get(root, "symbols");
+	json_array_foreach(list, i, s) {
+		const char *sym = json_string_value(json_object_get(s,
+		    "symbol"));
+		const char *stat = json_string_value(json_object_get(s,
+		    "status"));
+		if (sym != NULL && stat != NULL && bt_symbol_ok(sym))
+			json_object_set_new(x->status, sym, json_string(stat));
+	}
+	json_decref(root);
+	bt_http_resp_free(&r);
+}
+
+/* contracts.md: one WARNING a day for a symbol that is not TRADING. */
+static void
+warn_not_trading(struct ctx *x, const char *sym, const char *status)
+{
+	char key[64], day[32], *last = NULL, err[BT_ERRLEN];
+
+	bt_fmt_time(bt_now_ms(), day);
+	day[10] = '\0';
+	snprintf(key, sizeof(key), "not_trading:%s", sym);
+	if (!x->dry && bt_kv_get(x->st, key, &last, err) == 0 &&
+	    last != NULL && strcmp(last, day) == 0) {
+		free(last);
+		return;
+	}
+	free(last);
+	bt_event(x->dry ? NULL : x->st, "WARNING", "not_trading", sym, NULL,
+	    json_pack("{s:s}", "status", status), "%s is %s on Binance, not "
+	    "TRADING; left out of coverage", sym, strcmp(status, "INVALID") ?
+	    status : "unknown (-1121 Invalid symbol)");
+	if (!x->dry)
+		bt_kv_set(x->st, key, day, err);
+}
+
+static const char *
+symbol_status(struct ctx *x, const char *sym)
+{
+	const char *s;
+
+	if (x->status == NULL ||
+	    (s = json_string_value(json_object_get(x->status, sym))) == NULL)
+		return "TRADING";	/* unknown: assume so, count it */
+	return s;
+}
+
+/*
+ * Coverage (contracts.md): the share of configured pairs, less those not
+ * TRADING, whose newest open time is within the staleness threshold.
+ */
+static double
+coverage(struct ctx *x, char **syms, int nsyms, char **tfs, int ntfs,
+    int *current, int *counted, json_t **stale)
+{
+	struct bt_pair p;
+	char err[BT_ERRLEN];
+	int64_t last, now = bt_now_ms();
+	int i, j;
+
+	*current = *counted = 0;
+	*stale = json_array();
+	for (i = 0; i < nsyms; i++) {
+		if (strcmp(symbol_status(x, syms[i]), "TRADING") != 0)
+			continue;
+		for (j = 0; j < ntfs; j++) {
+			(*counted)++;
+			last = -1;
+			if (bt_pair_get(x->db, syms[i], tfs[j], false, NULL, 0,
+			    &p, err) == 0)
+				bt_pair_last(x->db, &p, &last, err);
+			if (last >= 0 && now - last <= bt_stale_ms(tfs[j]))
+				(*current)++;
+			else
+				json_array_append_new(*stale, json_pack(
+				    "[s,s]", syms[i], tfs[j]));
+		}
+	}
+	return *counted ? (double)*current / *counted : 1.0;
+}
+
+static int
+server_time(struct ctx *x)
+{
+	struct bt_http_resp r;
+	char err[BT_ERRLEN];
+	long req = 0, ret = 0;
+	json_t *o;
+	json_error_t je;
+	enum fail f;
+
+	f = request(x, "/api/v3/time", NULL, 1, &r, &req, &ret, err);
+	if (f == F_NONE) {
+		o = json_loadb(r.body, r.len, 0, &je);
+		if (json_is_integer(json_object_get(o, "serverTime")))
+			x->server_ms = json_integer_value(json_object_get(o,
+			    "serverTime"));
+		else {
+			snprintf(err, sizeof(err), "/api/v3/time: no "
+			    "serverTime in the answer");
+			f = F_DATA;
+		}
+		json_decref(o);
+	}
+	bt_http_resp_free(&r);
+	if (f != F_NONE) {
+		bt_event(x->dry ? NULL : x->st, f == F_BAN ? "CRITICAL" :
+		    "WARNING", "fetch_failed", NULL, NULL, NULL,
+		    "Binance is not answering: %s", err);
+		return fail_exit(f);
+	}
+	return 0;
+}
+
+/* Plain and --repair runs over every configured pair. */
+static int
+run_pairs(struct ctx *x, int64_t since, int repair_days)
+{
+	char **syms, **tfs, err[BT_ERRLEN];
+	int nsyms, ntfs, i, j, k = 0, cur, cnt, rc;
+	struct pairrun pr;
+	struct bt_pair p;
+	int64_t last, from, now = bt_now_ms();
+	enum fail worst = F_NONE;
+	bool stop = false;
+	json_t *stale, *rec;
+	double cov, t0;
+
+	nsyms = bt_conf_list("BT_SYMBOLS", &syms);
+	ntfs = bt_conf_list("BT_TIMEFRAMES", &tfs);
+	if ((rc = server_time(x)) == 0) {
+		exchange_info(x, syms, nsyms);
+		if (x->weight_used >= 0 && x->status != NULL)
+			for (i = 0; i < nsyms; i++)
+				if (strcmp(symbol_status(x, syms[i]),
+				    "TRADING") != 0)
+					warn_not_trading(x, syms[i],
+					    symbol_status(x, syms[i]));
+	} else
+		stop = true;
+	for (i = 0; i < nsyms && !stop; i++) {
+		for (j = 0; j < ntfs && !stop; j++) {
+			memset(&pr, 0, sizeof(pr));
+			pr.symbol = syms[i];
+			pr.tf = tfs[j];
+			pr.iv = bt_tf_ms(tfs[j]);
+			progress(x, "bt-fetch: %d/%d %s %s", ++k, nsyms * ntfs,
+			    syms[i], tfs[j]);
+			t0 = bt_mono();
+			last = -1;
+			if (bt_pair_get(x->db, syms[i], tfs[j], false, NULL, 0,
+			    &p, err) != 0 || bt_pair_last(x->db, &p, &last,
+			    err) != 0) {
+				pr.fail = F_STORE;
+				snprintf(pr.err, sizeof(pr.err), "%s", err);
+			} else {
+				if (repair_days > 0)
+					from = now - (int64_t)repair_days *
+					    86400000;
+				else
+					from = last >= 0 ? last : since;
+				from -= from % pr.iv;
+				fetch_range(x, &pr, from, 0);
+			}
+			pair_line(x, &pr, bt_mono() - t0);
+			if (pr.fail != F_NONE) {
+				pair_failed(x, &pr);
+				if (worst == F_NONE ||
+				    bt_exit_worse(fail_exit(pr.fail),
+				    fail_exit(worst)) == fail_exit(pr.fail))
+					worst = pr.fail;
+			}
+			if (pr.fail == F_BAN || pr.fail == F_STORE)
+				stop = true;
+			x->breaker = pr.fail == F_TRANSPORT ? x->breaker + 1 :
+			    0;
+			if (x->breaker >= bt_conf_long("BT_CIRCUIT_BREAKER")) {
+				bt_event(x->dry ? NULL : x->st, "CRITICAL",
+				    "circuit_breaker", NULL, NULL, NULL,
+				    "%d pairs in a row failed on transport "
+				    "errors (last: %s); skipping the rest of "
+				    "this run", x->breaker, pr.err);
+				stop = true;
+				rc = bt_exit_worse(rc, BT_EX_UNAVAILABLE);
+			}
+		}
+	}
+	progress(x, "");
+	if (x->progress)
+		fputs("\r\033[K", stderr);
+	cov = coverage(x, syms, nsyms, tfs, ntfs, &cur, &cnt, &stale);
+	if (cov < bt_conf_double("BT_COVERAGE_MIN")) {
+		bt_event(x->dry ? NULL : x->st, "CRITICAL", "coverage", NULL,
+		    NULL, json_pack("{s:f, s:O}", "coverage", cov, "stale",
+		    stale), "coverage %.1f%%: only %d of %d pairs are current "
+		    "(minimum %.0f%%)", cov * 100, cur, cnt,
+		    bt_conf_double("BT_COVERAGE_MIN") * 100);
+		/* Bad data only when nothing on the API side went wrong. */
+		rc = bt_exit_worse(rc, worst == F_DATA ? BT_EX_DATAERR :
+		    BT_EX_UNAVAILABLE);
+	}
+	if (worst == F_BAN || worst == F_STORE)
+		rc = bt_exit_worse(rc, fail_exit(worst));
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string(repair_days ? "repair" :
+	    "update"));
+	json_object_set_new(rec, "pairs", json_integer(nsyms * ntfs));
+	json_object_set_new(rec, "counted", json_integer(cnt));
+	json_object_set_new(rec, "current", json_integer(cur));
+	json_object_set_new(rec, "coverage", json_real(round(cov * 1e4) /
+	    1e4));
+	json_object_set_new(rec, "rows", json_integer(x->rows));
+	json_object_set_new(rec, "received", json_integer(x->received));
+	json_object_set_new(rec, "requests", json_integer(x->requests));
+	json_object_set_new(rec, "retries", json_integer(x->retries));
+	json_object_set_new(rec, "exit", json_integer(rc));
+	x->exit = rc;
+	json_decref(stale);
+	bt_list_free(syms, nsyms);
+	bt_list_free(tfs, ntfs);
+	bt_emit(rec);
+	return rc;
+}
+
+/* --gaps: gap records on stdin, each range fetched exactly. */
+static int
+run_gaps(struct ctx *x)
+{
+	char *line = NULL, err[BT_ERRLEN];
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0, ngaps = 0;
+	struct bt_gap g;
+	struct pairrun pr;
+	int rc = 0, r;
+	double t0;
+	json_t *rec;
+
+	if ((rc = server_time(x)) != 0)
+		return rc;
+	while ((len = getline(&line, &cap, stdin)) != -1) {
+		lineno++;
+		if ((r = bt_parse_gap(line, &g, err)) == 0)
+			continue;
+		if (r == -1) {
+			bt_warnx("stdin:%ld: bad gap record: %s", lineno, err);
+			rc = bt_exit_worse(rc, BT_EX_DATAERR);
+			continue;
+		}
+		if (bt_tf_view(g.tf) == NULL) {
+			bt_warnx("stdin:%ld: tf %s is not kept in the store "
+			    "(1d 4h 1h 15m)", lineno, g.tf);
+			rc = bt_exit_worse(rc, BT_EX_DATAERR);
+			continue;
+		}
+		ngaps++;
+		memset(&pr, 0, sizeof(pr));
+		pr.symbol = g.symbol;
+		pr.tf = g.tf;
+		pr.iv = bt_tf_ms(g.tf);
+		t0 = bt_mono();
+		fetch_range(x, &pr, g.from, g.to);
+		pair_line(x, &pr, bt_mono() - t0);
+		if (pr.fail != F_NONE) {
+			pair_failed(x, &pr);
+			rc = bt_exit_worse(rc, fail_exit(pr.fail));
+		}
+		if (pr.fail == F_BAN || pr.fail == F_STORE)
+			break;
+	}
+	free(line);
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string("gaps"));
+	json_object_set_new(rec, "gaps", json_integer(ngaps));
+	json_object_set_new(rec, "rows", json_integer(x->rows));
+	json_object_set_new(rec, "received", json_integer(x->received));
+	json_object_set_new(rec, "requests", json_integer(x->requests));
+	json_object_set_new(rec, "retries", json_integer(x->retries));
+	json_object_set_new(rec, "exit", json_integer(rc));
+	bt_emit(rec);
+	return rc;
+}
+
+/* ------------------------------------------------------------- import */
+
+/*
+ * Symbol and interval from a file name: BTCUSDT-1h-2025-01.csv
+ * (data.binance.vision) or BTC_USDT-4h.json (freqtrade).
+ */
+static void
+name_guess(const char *path, char *sym, size_t slen, char *tf, size_t tlen)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char buf[256], *dash, *p, *q;
+
+	snprintf(buf, sizeof(buf), "%s", base);
+	if ((dash = strchr(buf, '-')) == NULL)
+		return;
+	*dash = '\0';
+	/* BTC_USDT -> BTCUSDT */
+	for (p = q = buf; *p != '\0'; p++)
+		if (*p != '_')
+			*q++ = *p;
+	*q = '\0';
+	if (bt_symbol_ok(buf) && *sym == '\0')
+		snprintf(sym, slen, "%s", buf);
+	p = dash + 1;
+	q = p + strcspn(p, "-.");
+	*q = '\0';
+	if (*tf == '\0' && bt_tf_ms(p) != 0)
+		snprintf(tf, tlen, "%s", p);
+}
+
+static int
+import_file(struct ctx *x, const char *path, const char *osym,
+    const char *otf)
+{
+	char sym[24] = "", tf[8] = "", err[BT_ERRLEN], fmt[16];
+	struct bt_candle *c = NULL;
+	const char *p;
+	size_t len, n = 0;
+	int64_t changed = 0, iv;
+	char *buf;
+	json_t *rec;
+	enum fail f;
+	int rc;
+
+	snprintf(sym, sizeof(sym), "%s", osym ? osym : "");
+	snprintf(tf, sizeof(tf), "%s", otf ? otf : "");
+	if (strcmp(path, "-") != 0)
+		name_guess(path, sym, sizeof(sym), tf, sizeof(tf));
+	if (*sym == '\0' || *tf == '\0') {
+		bt_warnx("%s: cannot tell the %s from the name; give --symbol "
+		    "and --interval", path, *sym ? "interval" : "symbol");
+		return BT_EX_USAGE;
+	}
+	if (bt_tf_view(tf) == NULL) {
+		bt_warnx("%s: interval %s is not kept in the store (1d 4h 1h "
+		    "15m)", path, tf);
+		return BT_EX_DATAERR;
+	}
+	iv = bt_tf_ms(tf);
+	if ((buf = bt_read_file(path, (size_t)1 << 30, &len, err)) == NULL) {
+		bt_warnx("%s", err);
+		return BT_EX_NOINPUT;
+	}
+	for (p = buf; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '[') {
+		snprintf(fmt, sizeof(fmt), "freqtrade");
+		rc = bt_parse_freqtrade(path, buf, len, iv, &c, &n, err);
+	} else {
+		snprintf(fmt, sizeof(fmt), "binance-csv");
+		rc = bt_parse_kline_csv(path, buf, len, iv, &c, &n, err);
+	}
+	free(buf);
+	if (rc == -1) {
+		bt_warnx("%s", err);
+		bt_event(x->dry ? NULL : x->st, "WARNING", "import_failed",
+		    sym, tf, NULL, "%s", err);
+		return BT_EX_DATAERR;
+	}
+	f = store(x, sym, tf, c, n, &changed, err);
+	rec = bt_rec("import");
+	json_object_set_new(rec, "file", json_string(path));
+	json_object_set_new(rec, "format", json_string(fmt));
+	json_object_set_new(rec, "symbol", json_string(sym));
+	json_object_set_new(rec, "tf", json_string(tf));
+	json_object_set_new(rec, "status", json_string(f == F_NONE ? "ok" :
+	    "failed"));
+	json_object_set_new(rec, "rows", json_integer(changed));
+	json_object_set_new(rec, "received", json_integer((json_int_t)n));
+	json_object_set_new(rec, "first", n ? json_integer(c[0].t) :
+	    json_null());
+	json_object_set_new(rec, "last", n ? json_integer(c[n - 1].t) :
+	    json_null());
+	if (f != F_NONE)
+		json_object_set_new(rec, "error", json_string(err));
+	bt_emit(rec);
+	x->rows += changed;
+	x->received += (int64_t)n;
+	free(c);
+	if (f != F_NONE) {
+		bt_warnx("%s: %s", path, err);
+		return fail_exit(f);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct option longopts[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "since", required_argument, NULL, 'S' },
+	{ "symbols", required_argument, NULL, 'Y' },
+	{ "tf", required_argument, NULL, 'T' },
+	{ "repair", required_argument, NULL, 'R' },
+	{ "gaps", no_argument, NULL, 'G' },
+	{ "import", no_argument, NULL, 'I' },
+	{ "symbol", required_argument, NULL, 's' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "migrate", no_argument, NULL, 'M' },
+	{ NULL, 0, NULL, 0 }
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct ctx x;
+	char err[BT_ERRLEN], owner[256], *path = NULL, *spath = NULL;
+	char *ban = NULL, ts[32];
+	const char *since_opt = NULL, *osym = NULL, *otf = NULL;
+	int ch, rc, repair = 0, i;
+	int64_t since, run = -1;
+	double t0 = bt_mono();
+	json_t *sum;
+
+	memset(&x, 0, sizeof(x));
+	x.weight_used = -1;
+	if ((rc = bt_init("bt-fetch", err)) != 0 ||
+	    (rc = bt_conf_load(err)) != 0) {
+		bt_warnx("%s", err);
+		return rc;
+	}
+	while ((ch = getopt_long(argc, argv, "d:hnqv", longopts, NULL)) != -1) {
+		rc = 0;
+		switch (ch) {
+		case 'd':
+			rc = bt_conf_set("BT_DB", optarg, err);
+			break;
+		case 'n':
+			x.dry = true;
+			break;
+		case 'q':
+			x.quiet = true;
+			break;
+		case 'v':
+			x.verbose = true;
+			break;
+		case 'S':
+			since_opt = optarg;
+			break;
+		case 'Y':
+			rc = bt_conf_set("BT_SYMBOLS", optarg, err);
+			break;
+		case 'T':
+			rc = bt_conf_set("BT_TIMEFRAMES", optarg, err);
+			break;
+		case 'R':
+			x.mode = M_REPAIR;
+			repair = atoi(optarg);
+			if (repair < 1 || repair > 3650 ||
+			    strspn(optarg, "0123456789") != strlen(optarg)) {
+				bt_warnx("--repair: '%s' is not a number of "
+				    "days (1..3650)", optarg);
+				return BT_EX_USAGE;
+			}
+			break;
+		case 'G':
+			x.mode = M_GAPS;
+			break;
+		case 'I':
+			x.mode = M_IMPORT;
+			break;
+		case 's':
+			if (!bt_symbol_ok(optarg)) {
+				bt_warnx("--symbol: '%s' is not a Binance "
+				    "symbol", optarg);
+				return BT_EX_USAGE;
+			}
+			osym = optarg;
+			break;
+		case 'i':
+			if (bt_tf_ms(optarg) == 0) {
+				bt_warnx("--interval: '%s' is not a Binance "
+				    "interval", optarg);
+				return BT_EX_USAGE;
+			}
+			otf = optarg;
+			break;
+		case 'M':
+			x.mode = M_MIGRATE;
+			break;
+		case 'h':
+		default:
+			usage();
+		}
+		if (rc != 0) {
+			bt_warnx("%s: %s", argv[optind - 1], err);
+			return rc;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((x.mode == M_IMPORT) != (argc > 0))
+		usage();
+	since = bt_now_ms() - bt_conf_long("BT_SINCE_DAYS") * 86400000LL;
+	if (since_opt != NULL && bt_parse_time(since_opt, &since) == -1) {
+		bt_warnx("--since: '%s' is not an ISO 8601 UTC date", since_opt);
+		return BT_EX_USAGE;
+	}
+	x.progress = isatty(STDERR_FILENO) && !x.quiet;
+	srandom((unsigned)(getpid() ^ (unsigned)bt_now_ms()));
+
+	/* A restore or rollback owns the store (contracts.md, db/LOCKED). */
+	if (bt_store_locked(owner, sizeof(owner))) {
+		sum = bt_rec("locked");
+		json_object_set_new(sum, "severity", json_string("WARNING"));
+		json_object_set_new(sum, "message", json_string("db/LOCKED is "
+		    "present: a restore or rollback is running; not writing"));
+		json_object_set_new(sum, "owner", json_string(owner));
+		bt_emit(sum);
+		return bt_finish(BT_EX_TEMPFAIL);
+	}
+	path = bt_store_path();
+	spath = bt_state_path();
+	if ((rc = bt_open_state(spath, BT_DB_CREATE, &x.st, err)) != 0) {
+		bt_warnx("%s", err);
+		goto out;
+	}
+	rc = bt_open_store(path, BT_DB_CREATE | (x.mode == M_MIGRATE ?
+	    BT_DB_PLAIN_OK : 0), &x.db, err);
+	if (rc != 0) {
+		bt_warnx("%s", err);
+		goto out;
+	}
+	if (x.mode == M_MIGRATE) {
+		sum = bt_rec("migrate");
+		if (!bt_store_is_plain(x.db))
+			json_object_set_new(sum, "status",
+			    json_string("nothing to migrate"));
+		else if ((rc = bt_store_migrate_plain(x.db, sum, err)) != 0) {
+			bt_warnx("--migrate: %s", err);
+			json_decref(sum);
+			goto out;
+		} else
+			json_object_set_new(sum, "status",
+			    json_string("migrated"));
+		bt_emit(sum);
+		goto out;
+	}
+	if (!x.dry && (run = bt_run_begin(x.st, x.mode == M_IMPORT ? "import" :
+	    x.mode == M_GAPS ? "gaps" : x.mode == M_REPAIR ? "repair" : "",
+	    err)) < 0) {
+		rc = (int)-run;
+		bt_warnx("%s", err);
+		goto out;
+	}
+	if (x.mode == M_IMPORT) {
+		for (i = 0; i < argc; i++)
+			rc = bt_exit_worse(rc, import_file(&x, argv[i], osym,
+			    otf));
+		sum = bt_rec("summary");
+		json_object_set_new(sum, "mode", json_string("import"));
+		json_object_set_new(sum, "files", json_integer(argc));
+		json_object_set_new(sum, "rows", json_integer(x.rows));
+		json_object_set_new(sum, "received", json_integer(x.received));
+		json_object_set_new(sum, "exit", json_integer(rc));
+		bt_emit(sum);
+		goto done;
+	}
+	/* contracts.md: until a 418 ban ends, no request at all. */
+	if (bt_kv_get(x.st, "binance_ban_until", &ban, err) == 0 &&
+	    ban != NULL && strtoll(ban, NULL, 10) > bt_now_ms()) {
+		sum = bt_rec("banned");
+		json_object_set_new(sum, "severity", json_string("WARNING"));
+		json_object_set_new(sum, "message", json_string("Binance ban in "
+		    "force; not contacting Binance"));
+		json_object_set_new(sum, "until", json_string(bt_fmt_time(
+		    strtoll(ban, NULL, 10), ts)));
+		bt_emit(sum);
+		rc = BT_EX_TEMPFAIL;
+		goto done;
+	}
+	if ((x.http = bt_http_new(bt_conf("BT_BINANCE_URL"), err)) == NULL) {
+		bt_warnx("BT_BINANCE_URL: %s", err);
+		rc = BT_EX_CONFIG;
+		goto done;
+	}
+	x.ndelays = bt_conf_delays("BT_RETRY_DELAYS", &x.delays);
+	x.weight_cap = (long)(bt_conf_long("BT_WEIGHT_LIMIT") *
+	    bt_conf_double("BT_WEIGHT_SHARE"));
+	if (x.mode == M_GAPS)
+		rc = run_gaps(&x);
+	else
+		rc = run_pairs(&x, since, repair);
+done:
+	if (!x.dry && run > 0) {
+		sum = json_pack("{s:I, s:I, s:I, s:I}", "rows", x.rows,
+		    "received", x.received, "requests", (json_int_t)x.requests,
+		    "retries", (json_int_t)x.retries);
+		if (!bt_now_frozen())
+			json_object_set_new(sum, "seconds",
+			    json_real(round((bt_mono() - t0) * 1000) / 1000));
+		if (bt_run_end(x.st, run, rc, sum, err) != 0)
+			bt_warnx("%s", err);
+		json_decref(sum);
+	}
+out:
+	free(ban);
+	free(x.delays);
+	json_decref(x.status);
+	bt_http_free(x.http);
+	bt_close(x.db);
+	bt_close(x.st);
+	free(path);
+	free(spath);
+	return bt_finish(rc);
+}

@@ -1,0 +1,450 @@
+/*
+ * bt_parse.c - parsers of outside input: Binance kline pages, kline CSV
+ * files from data.binance.vision, freqtrade JSON, gap records.
+ *
+ * JSON is read with jansson only.  Every parser refuses the whole input
+ * on the first bad row and says where and why, so a caller stores all of
+ * a page or file, or none of it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt.h"
+
+/* 1e14 ms is the year 5138; anything larger is in microseconds. */
+#define US_THRESHOLD	100000000000000LL
+
+/*
+ * A decimal number as Binance writes it ("0.01634790", "8.4E-7"): no
+ * spaces, no hex, no nan or inf.
+ */
+int
+bt_parse_decimal(const char *s, size_t len, double *v)
+{
+	char buf[64], *end;
+	size_t i;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-' && s[i] != '+' && s[i] != 'e' && s[i] != 'E')
+			return -1;
+	if (!isdigit((unsigned char)s[0]) && !(s[0] == '-' && len > 1 &&
+	    isdigit((unsigned char)s[1])))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	*v = strtod(buf, &end);
+	if (*end != '\0' || errno == ERANGE || !isfinite(*v))
+		return -1;
+	return 0;
+}
+
+int
+bt_candle_check(const struct bt_candle *c, int64_t iv, char *why,
+    size_t len)
+{
+	if (!isfinite(c->o) || !isfinite(c->h) || !isfinite(c->l) ||
+	    !isfinite(c->c) || !isfinite(c->v)) {
+		snprintf(why, len, "a price or volume is not finite");
+		return -1;
+	}
+	if (c->o <= 0 || c->h <= 0 || c->l <= 0 || c->c <= 0) {
+		snprintf(why, len, "a price is not positive");
+		return -1;
+	}
+	if (c->h < c->l) {
+		snprintf(why, len, "high %.8g is below low %.8g", c->h, c->l);
+		return -1;
+	}
+	if (c->l > c->o || c->l > c->c || c->h < c->o || c->h < c->c) {
+		snprintf(why, len, "open or close is outside low..high");
+		return -1;
+	}
+	if (c->v < 0 || ((c->has & BT_HAS_QV) && c->qv < 0) ||
+	    ((c->has & BT_HAS_TB) && c->tb < 0) ||
+	    ((c->has & BT_HAS_TQ) && c->tq < 0) ||
+	    ((c->has & BT_HAS_N) && c->n < 0)) {
+		snprintf(why, len, "a volume or trade count is negative");
+		return -1;
+	}
+	if (c->t < 0) {
+		snprintf(why, len, "open time %lld is negative",
+		    (long long)c->t);
+		return -1;
+	}
+	if ((c->has & BT_HAS_CT) && (c->ct < c->t || c->ct >= c->t + iv)) {
+		snprintf(why, len, "close time %lld is outside its interval",
+		    (long long)c->ct);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+jnum(json_t *a, size_t i, double *v)
+{
+	json_t *e = json_array_get(a, i);
+
+	if (!json_is_string(e))
+		return -1;
+	return bt_parse_decimal(json_string_value(e), json_string_length(e), v);
+}
+
+static int
+jint(json_t *a, size_t i, int64_t *v)
+{
+	json_t *e = json_array_get(a, i);
+
+	if (!json_is_integer(e))
+		return -1;
+	*v = json_integer_value(e);
+	return 0;
+}
+
+/* Fields by position in Binance's kline array, for messages. */
+static const char *kfield[] = { "open time", "open", "high", "low", "close",
+    "volume", "close time", "quote volume", "trades", "taker buy base",
+    "taker buy quote" };
+
+/*
+ * A /api/v3/klines page: an array of 12-element arrays, times as numbers,
+ * prices and volumes as strings.  Open times must strictly increase.
+ */
+int
+bt_parse_klines(const char *body, size_t len, int64_t iv,
+    struct bt_candle **out, size_t *nout, char *err)
+{
+	json_error_t je;
+	json_t *root, *row;
+	struct bt_candle *c = NULL, *k;
+	size_t i, n;
+	int bad = -1;
+	char why[160];
+
+	*out = NULL;
+	*nout = 0;
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je)) ==
+	    NULL) {
+		snprintf(err, BT_ERRLEN, "not JSON (%s at byte %d)", je.text,
+		    je.position);
+		return -1;
+	}
+	if (!json_is_array(root)) {
+		snprintf(err, BT_ERRLEN, "not an array of klines");
+		json_decref(root);
+		return -1;
+	}
+	n = json_array_size(root);
+	if (n > 0 && (c = calloc(n, sizeof(*c))) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		row = json_array_get(root, i);
+		k = &c[i];
+		if (!json_is_array(row) || json_array_size(row) < 12) {
+			snprintf(err, BT_ERRLEN, "row %zu: not a 12-field "
+			    "kline", i + 1);
+			goto fail;
+		}
+		if (jint(row, 0, &k->t))
+			bad = 0;
+		else if (jnum(row, 1, &k->o))
+			bad = 1;
+		else if (jnum(row, 2, &k->h))
+			bad = 2;
+		else if (jnum(row, 3, &k->l))
+			bad = 3;
+		else if (jnum(row, 4, &k->c))
+			bad = 4;
+		else if (jnum(row, 5, &k->v))
+			bad = 5;
+		else if (jint(row, 6, &k->ct))
+			bad = 6;
+		else if (jnum(row, 7, &k->qv))
+			bad = 7;
+		else if (jint(row, 8, &k->n))
+			bad = 8;
+		else if (jnum(row, 9, &k->tb))
+			bad = 9;
+		else if (jnum(row, 10, &k->tq))
+			bad = 10;
+		if (bad >= 0) {
+			snprintf(err, BT_ERRLEN, "row %zu: %s is not a %s",
+			    i + 1, kfield[bad], bad == 0 || bad == 6 ||
+			    bad == 8 ? "JSON integer" : "decimal string");
+			goto fail;
+		}
+		k->has = BT_HAS_ALL;
+		if (bt_candle_check(k, iv, why, sizeof(why)) == -1) {
+			snprintf(err, BT_ERRLEN, "row %zu: %s", i + 1, why);
+			goto fail;
+		}
+		if (i > 0 && k->t <= c[i - 1].t) {
+			snprintf(err, BT_ERRLEN, "row %zu: open time %lld %s",
+			    i + 1, (long long)k->t, k->t == c[i - 1].t ?
+			    "repeats" : "is out of order");
+			goto fail;
+		}
+	}
+	json_decref(root);
+	*out = c;
+	*nout = n;
+	return 0;
+fail:
+	json_decref(root);
+	free(c);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ CSV */
+
+static int
+csv_fields(char *line, char **f, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		f[n++] = line;
+		if ((line = strchr(line, ',')) == NULL)
+			break;
+		*line++ = '\0';
+	}
+	return line != NULL ? -1 : n;
+}
+
+static int
+csv_int(const char *s, int64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return *end != '\0' || errno == ERANGE ? -1 : 0;
+}
+
+static int
+csv_num(const char *s, double *v)
+{
+	return bt_parse_decimal(s, strlen(s), v);
+}
+
+/*
+ * data.binance.vision kline CSV: 12 columns, no header (spot) or a
+ * header line (futures, and files that users edited).  Times are in ms
+ * before 2025 and in us from 2025 for spot; we store ms.
+ */
+int
+bt_parse_kline_csv(const char *name, const char *buf, size_t len,
+    int64_t iv, struct bt_candle **out, size_t *nout, char *err)
+{
+	struct bt_candle *c = NULL, *k;
+	size_t n = 0, cap = 0, lineno = 0;
+	char *copy, *line, *next, *f[13], why[160];
+	int nf;
+
+	*out = NULL;
+	*nout = 0;
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, BT_ERRLEN, "%s: binary data, not CSV", name);
+		return -1;
+	}
+	if ((copy = malloc(len + 1)) == NULL)
+		abort();
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	for (line = copy; line != NULL && *line != '\0'; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		if (*line == '\0')
+			continue;
+		if (lineno == 1 && !isdigit((unsigned char)*line))
+			continue;		/* a header */
+		if ((nf = csv_fields(line, f, 13)) != 12) {
+			snprintf(err, BT_ERRLEN, "%s:%zu: %s fields, expected "
+			    "12", name, lineno, nf < 0 ? "more than 12" :
+			    (snprintf(why, sizeof(why), "%d", nf), why));
+			goto fail;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((c = realloc(c, cap * sizeof(*c))) == NULL)
+				abort();
+		}
+		k = &c[n];
+		memset(k, 0, sizeof(*k));
+		if (csv_int(f[0], &k->t) || csv_num(f[1], &k->o) ||
+		    csv_num(f[2], &k->h) || csv_num(f[3], &k->l) ||
+		    csv_num(f[4], &k->c) || csv_num(f[5], &k->v) ||
+		    csv_int(f[6], &k->ct) || csv_num(f[7], &k->qv) ||
+		    csv_int(f[8], &k->n) || csv_num(f[9], &k->tb) ||
+		    csv_num(f[10], &k->tq)) {
+			snprintf(err, BT_ERRLEN, "%s:%zu: a field is not a "
+			    "number", name, lineno);
+			goto fail;
+		}
+		if (k->t > US_THRESHOLD) {
+			k->t /= 1000;
+			k->ct /= 1000;
+		}
+		k->has = BT_HAS_ALL;
+		if (bt_candle_check(k, iv, why, sizeof(why)) == -1) {
+			snprintf(err, BT_ERRLEN, "%s:%zu: %s", name, lineno,
+			    why);
+			goto fail;
+		}
+		if (n > 0 && k->t <= c[n - 1].t) {
+			snprintf(err, BT_ERRLEN, "%s:%zu: open time %lld %s",
+			    name, lineno, (long long)k->t, k->t == c[n - 1].t ?
+			    "repeats" : "is out of order");
+			goto fail;
+		}
+		n++;
+	}
+	free(copy);
+	*out = c;
+	*nout = n;
+	return 0;
+fail:
+	free(copy);
+	free(c);
+	return -1;
+}
+
+/* freqtrade's data files: [[open_ms, o, h, l, c, v], ...], numbers. */
+int
+bt_parse_freqtrade(const char *name, const char *buf, size_t len,
+    int64_t iv, struct bt_candle **out, size_t *nout, char *err)
+{
+	json_error_t je;
+	json_t *root, *row, *e;
+	struct bt_candle *c = NULL, *k;
+	size_t i, j, n;
+	double *dst[5];
+	char why[160];
+
+	*out = NULL;
+	*nout = 0;
+	if ((root = json_loadb(buf, len, 0, &je)) == NULL) {
+		snprintf(err, BT_ERRLEN, "%s:%d: not JSON: %s", name, je.line,
+		    je.text);
+		return -1;
+	}
+	if (!json_is_array(root)) {
+		snprintf(err, BT_ERRLEN, "%s: not an array of candles", name);
+		json_decref(root);
+		return -1;
+	}
+	n = json_array_size(root);
+	if (n > 0 && (c = calloc(n, sizeof(*c))) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		row = json_array_get(root, i);
+		k = &c[i];
+		if (!json_is_array(row) || json_array_size(row) < 6) {
+			snprintf(err, BT_ERRLEN, "%s: candle %zu: not "
+			    "[time, open, high, low, close, volume]", name,
+			    i + 1);
+			goto fail;
+		}
+		e = json_array_get(row, 0);
+		if (!json_is_integer(e)) {
+			snprintf(err, BT_ERRLEN, "%s: candle %zu: time is not "
+			    "an integer", name, i + 1);
+			goto fail;
+		}
+		k->t = json_integer_value(e);
+		if (k->t > US_THRESHOLD)
+			k->t /= 1000;
+		dst[0] = &k->o;
+		dst[1] = &k->h;
+		dst[2] = &k->l;
+		dst[3] = &k->c;
+		dst[4] = &k->v;
+		for (j = 0; j < 5; j++) {
+			e = json_array_get(row, j + 1);
+			if (!json_is_number(e)) {
+				snprintf(err, BT_ERRLEN, "%s: candle %zu: "
+				    "field %zu is not a number", name, i + 1,
+				    j + 2);
+				goto fail;
+			}
+			*dst[j] = json_number_value(e);
+		}
+		k->has = 0;
+		if (bt_candle_check(k, iv, why, sizeof(why)) == -1) {
+			snprintf(err, BT_ERRLEN, "%s: candle %zu: %s", name,
+			    i + 1, why);
+			goto fail;
+		}
+		if (i > 0 && k->t <= c[i - 1].t) {
+			snprintf(err, BT_ERRLEN, "%s: candle %zu: time %lld %s",
+			    name, i + 1, (long long)k->t, k->t == c[i - 1].t ?
+			    "repeats" : "is out of order");
+			goto fail;
+		}
+	}
+	json_decref(root);
+	*out = c;
+	*nout = n;
+	return 0;
+fail:
+	json_decref(root);
+	free(c);
+	return -1;
+}
+
+/* ------------------------------------------------------------ gap records */
+
+/*
+ * contracts.md: a line with symbol, tf, from and to is a gap record; any
+ * other line is ignored, so whole outputs can be piped.  A line that has
+ * the four fields but wrong values is an error.
+ */
+int
+bt_parse_gap(const char *line, struct bt_gap *g, char *err)
+{
+	json_t *o, *sym, *tf, *from, *to;
+	json_error_t je;
+	int rc = 0;
+
+	if ((o = json_loads(line, 0, &je)) == NULL)
+		return 0;
+	if (!json_is_object(o))
+		goto out;
+	sym = json_object_get(o, "symbol");
+	tf = json_object_get(o, "tf");
+	from = json_object_get(o, "from");
+	to = json_object_get(o, "to");
+	if (sym == NULL || tf == NULL || from == NULL || to == NULL)
+		goto out;
+	rc = -1;
+	if (!json_is_string(sym) || !bt_symbol_ok(json_string_value(sym)))
+		snprintf(err, BT_ERRLEN, "symbol is not a Binance symbol");
+	else if (!json_is_string(tf) || bt_tf_ms(json_string_value(tf)) == 0)
+		snprintf(err, BT_ERRLEN, "tf is not a Binance interval");
+	else if (!json_is_integer(from) || !json_is_integer(to) ||
+	    json_integer_value(from) < 0 ||
+	    json_integer_value(to) < json_integer_value(from))
+		snprintf(err, BT_ERRLEN, "from and to are not ms times with "
+		    "from <= to");
+	else {
+		snprintf(g->symbol, sizeof(g->symbol), "%s",
+		    json_string_value(sym));
+		snprintf(g->tf, sizeof(g->tf), "%s", json_string_value(tf));
+		g->from = json_integer_value(from);
+		g->to = json_integer_value(to);
+		rc = 1;
+	}
+out:
+	json_decref(o);
+	return rc;
+}

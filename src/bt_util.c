@@ -1,0 +1,769 @@
+/*
+ * bt_util.c - identity, time, JSON lines, files and locks shared by all
+ * bt programs.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bt.h"
+
+static const char *prog = "bt";
+static int64_t	 frozen_ms = -1;	/* BT_NOW, or -1 */
+static int	 wlock_fd = -1;
+static int	 wlock_depth;
+
+#define MAXSECRETS 4
+static char	*secrets[MAXSECRETS];
+
+int
+bt_init(const char *name, char *err)
+{
+	const char *now;
+
+	prog = name;
+	umask(027);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A closed reader must give EPIPE and exit 74, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((now = getenv("BT_NOW")) != NULL && *now != '\0') {
+		if (bt_parse_time(now, &frozen_ms) == -1) {
+			snprintf(err, BT_ERRLEN,
+			    "BT_NOW: '%s' is not an ISO 8601 UTC time", now);
+			return BT_EX_CONFIG;
+		}
+	}
+	return 0;
+}
+
+const char *
+bt_prog(void)
+{
+	return prog;
+}
+
+/*
+ * contracts.md: "When one run meets several failures, it exits with the
+ * first that applies in this order: 75, 78, 69, 65, 74, 70.  Every one of
+ * these outranks 1."  Other sysexits codes rank just after 70.
+ */
+static int
+rank(int code)
+{
+	static const int order[] = { 75, 78, 69, 65, 74, 70, 73, 66, 64 };
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (order[i] == code)
+			return (int)i;
+	if (code == 0)
+		return 1000;
+	if (code == 1)
+		return 999;
+	return 100;
+}
+
+int
+bt_exit_worse(int a, int b)
+{
+	return rank(a) <= rank(b) ? a : b;
+}
+
+int
+bt_finish(int code)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		bt_warnx("write to stdout: %s", strerror(errno));
+		return bt_exit_worse(code, BT_EX_IOERR);
+	}
+	return code;
+}
+
+/* ------------------------------------------------------------------ time */
+
+int64_t
+bt_now_ms(void)
+{
+	struct timespec ts;
+
+	if (frozen_ms >= 0)
+		return frozen_ms;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool
+bt_now_frozen(void)
+{
+	return frozen_ms >= 0;
+}
+
+double
+bt_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+bt_sleep(double s)
+{
+	struct timespec ts;
+
+	if (!(s > 0))
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (Hinnant). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * ISO 8601 in UTC: 2022-10-11, 2022-10-11T00:00, 2022-10-11T00:00:00,
+ * with optional .fff and a Z or +00:00; a space may stand for the T.
+ * A plain integer is taken as ms since the epoch.
+ */
+int
+bt_parse_time(const char *s, int64_t *ms)
+{
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, se = 0, frac = 0, fd = 0;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (*p != '\0' && strspn(p, "0123456789") == strlen(p) &&
+	    strlen(p) >= 9 && strlen(p) <= 16) {
+		*ms = strtoll(p, NULL, 10);
+		return 0;
+	}
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d))
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 ||
+	    y % 400 == 0))))
+		return -1;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &se))
+				return -1;
+			if (*p == '.') {
+				p++;
+				while (isdigit((unsigned char)*p)) {
+					if (fd < 3) {
+						frac = frac * 10 + (*p - '0');
+						fd++;
+					}
+					p++;
+				}
+				if (fd == 0)
+					return -1;
+				while (fd < 3) {
+					frac *= 10;
+					fd++;
+				}
+			}
+		}
+		if (h > 23 || mi > 59 || se > 60)
+			return -1;
+	}
+	if (*p == 'Z')
+		p++;
+	else if (strcmp(p, "+00:00") == 0 || strcmp(p, "+0000") == 0)
+		p += strlen(p);
+	if (*p != '\0')
+		return -1;
+	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
+	    (int64_t)se * 1000 + frac;
+	return 0;
+}
+
+char *
+bt_fmt_time(int64_t ms, char buf[32])
+{
+	time_t t;
+	struct tm tm;
+	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	int frac = (int)(ms - sec * 1000);
+
+	t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	if (frac != 0)
+		snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, frac);
+	else
+		snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+	return buf;
+}
+
+/* ------------------------------------------------------------ timeframes */
+
+static const struct {
+	const char *tf, *view;
+	int64_t ms;
+} tfs[] = {
+	{ "1m", NULL, 60000 },
+	{ "3m", NULL, 180000 },
+	{ "5m", NULL, 300000 },
+	{ "15m", "ohlcv_m15", 900000 },
+	{ "30m", NULL, 1800000 },
+	{ "1h", "ohlcv_h1", 3600000 },
+	{ "2h", NULL, 7200000 },
+	{ "4h", "ohlcv_h4", 14400000 },
+	{ "6h", NULL, 21600000 },
+	{ "8h", NULL, 28800000 },
+	{ "12h", NULL, 43200000 },
+	{ "1d", "ohlcv_d1", 86400000 },
+};
+
+int64_t
+bt_tf_ms(const char *tf)
+{
+	size_t i;
+
+	for (i = 0; tf != NULL && i < sizeof(tfs) / sizeof(tfs[0]); i++)
+		if (strcmp(tfs[i].tf, tf) == 0)
+			return tfs[i].ms;
+	return 0;
+}
+
+const char *
+bt_tf_view(const char *tf)
+{
+	size_t i;
+
+	for (i = 0; tf != NULL && i < sizeof(tfs) / sizeof(tfs[0]); i++)
+		if (strcmp(tfs[i].tf, tf) == 0)
+			return tfs[i].view;
+	return NULL;
+}
+
+bool
+bt_symbol_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++)
+		if (!(isupper((unsigned char)s[n]) ||
+		    isdigit((unsigned char)s[n])))
+			return false;
+	return n >= 2 && n <= 20;
+}
+
+/* ----------------------------------------------------------- diagnostics */
+
+void
+bt_redact_add(const char *secret)
+{
+	int i;
+
+	if (secret == NULL || strlen(secret) < 4)
+		return;
+	for (i = 0; i < MAXSECRETS; i++) {
+		if (secrets[i] != NULL && strcmp(secrets[i], secret) == 0)
+			return;
+		if (secrets[i] == NULL) {
+			secrets[i] = strdup(secret);
+			return;
+		}
+	}
+}
+
+static void
+cut(char *s, size_t at, size_t n, const char *with)
+{
+	size_t wl = strlen(with), rest = strlen(s + at + n);
+
+	/* `with' is never longer than what it replaces. */
+	memcpy(s + at, with, wl);
+	memmove(s + at + wl, s + at + n, rest + 1);
+}
+
+/*
+ * Telegram puts the token in the URL path ("bot123:AA..."), and curl's
+ * error texts quote URLs; FRED puts its key in the query.  Every string
+ * that may reach stderr, a log or an event goes through here.
+ */
+void
+bt_redact(char *s)
+{
+	char *p, *q;
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < MAXSECRETS; i++)
+		while (secrets[i] != NULL && (p = strstr(s, secrets[i])) != NULL)
+			cut(s, (size_t)(p - s), strlen(secrets[i]), "***");
+	for (p = s; (p = strstr(p, "bot")) != NULL; p += 3) {
+		q = p + 3;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (q == p + 3 || *q != ':')
+			continue;
+		q++;
+		while (isalnum((unsigned char)*q) || *q == '_' || *q == '-')
+			q++;
+		cut(s, (size_t)(p + 3 - s), (size_t)(q - p - 3), "***");
+	}
+	for (p = s; (p = strstr(p, "api_key=")) != NULL; p += 8) {
+		q = p + 8;
+		while (*q != '\0' && *q != '&' && !isspace((unsigned char)*q))
+			q++;
+		if (q - p - 8 > 3)
+			cut(s, (size_t)(p + 8 - s), (size_t)(q - p - 8), "***");
+	}
+}
+
+void
+bt_warnx(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	bt_redact(buf);
+	fprintf(stderr, "%s: %s\n", prog, buf);
+}
+
+/* ------------------------------------------------------------ JSON lines */
+
+json_t *
+bt_rec(const char *event)
+{
+	char ts[32];
+
+	return json_pack("{s:s, s:s, s:s}", "ts",
+	    bt_fmt_time(bt_now_ms(), ts), "prog", prog, "event", event);
+}
+
+/* contracts.md: with BT_NOW set, durations are left out of the output. */
+void
+bt_rec_dur(json_t *rec, const char *key, double seconds)
+{
+	if (!bt_now_frozen())
+		json_object_set_new(rec, key,
+		    json_real(round(seconds * 1000) / 1000));
+}
+
+char *
+bt_json_line(json_t *rec)
+{
+	char *s;
+
+	s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(15));
+	if (s != NULL)
+		bt_redact(s);
+	return s;
+}
+
+void
+bt_emit(json_t *rec)
+{
+	char *s;
+
+	if (rec == NULL)
+		return;
+	if ((s = bt_json_line(rec)) != NULL) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
+	}
+	json_decref(rec);
+}
+
+/* ----------------------------------------------------------------- files */
+
+int
+bt_mkdirs(const char *path, int mode, char *err)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		snprintf(err, BT_ERRLEN, "%s: path too long", path);
+		return -1;
+	}
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST) {
+			snprintf(err, BT_ERRLEN, "mkdir %s: %s", buf,
+			    strerror(errno));
+			return -1;
+		}
+		if ((*p = c) == '\0')
+			break;
+	}
+	return 0;
+}
+
+int
+bt_fsync_dir(const char *path, char *err)
+{
+	char dir[PATH_MAX], *s;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((s = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (s == dir)
+		dir[1] = '\0';
+	else
+		*s = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1) {
+		snprintf(err, BT_ERRLEN, "fsync %s: %s", dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+bt_write_atomic(const char *path, const void *data, size_t len, int mode,
+    char *err)
+{
+	char tmp[PATH_MAX];
+	const char *p = data;
+	ssize_t w;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+	if (fd == -1) {
+		snprintf(err, BT_ERRLEN, "create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	while (len > 0) {
+		if ((w = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	return bt_fsync_dir(path, err);
+fail:
+	snprintf(err, BT_ERRLEN, "write %s: %s", tmp, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+char *
+bt_read_file(const char *path, size_t max, size_t *len, char *err)
+{
+	struct bt_buf b = { 0 };
+	char chunk[65536];
+	ssize_t r;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, BT_ERRLEN, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			snprintf(err, BT_ERRLEN, "%s: read: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		if (b.len + (size_t)r > max) {
+			snprintf(err, BT_ERRLEN, "%s: larger than %zu bytes",
+			    path, max);
+			goto fail;
+		}
+		bt_buf_add(&b, chunk, (size_t)r);
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	bt_buf_add(&b, "", 1);		/* NUL-terminated for parsers */
+	*len = b.len - 1;
+	return b.p;
+fail:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	bt_buf_free(&b);
+	return NULL;
+}
+
+char *
+bt_path(const char *rel)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", bt_conf("BT_HOME"), rel) == -1)
+		abort();
+	return p;
+}
+
+/* ----------------------------------------------------------------- locks */
+
+/*
+ * The toolkit-wide write lock.  SQLite 3.40.1 can corrupt a WAL database
+ * when two connections write or checkpoint at once (ops.md 1.1), so every
+ * write transaction and explicit checkpoint of either file happens under
+ * this flock.  It nests, so a helper may take it inside a caller's hold.
+ * Close-on-exec: a child must never keep it.
+ */
+int
+bt_wlock(char *err)
+{
+	char *path;
+	double start, wait;
+	double nap = 0.002;
+
+	if (wlock_depth++ > 0)
+		return 0;
+	if (wlock_fd == -1) {
+		path = bt_path("run/write.lock");
+		wlock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (wlock_fd == -1 && errno == ENOENT) {
+			char *dir = bt_path("run");
+			if (bt_mkdirs(dir, 0750, err) == 0)
+				wlock_fd = open(path, O_RDWR | O_CREAT |
+				    O_CLOEXEC, 0640);
+			free(dir);
+		}
+		if (wlock_fd == -1) {
+			snprintf(err, BT_ERRLEN, "open %s: %s", path,
+			    strerror(errno));
+			free(path);
+			wlock_depth--;
+			return BT_EX_IOERR;
+		}
+		free(path);
+	}
+	wait = bt_conf_double("BT_WRITE_LOCK_WAIT");
+	start = bt_mono();
+	while (flock(wlock_fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			snprintf(err, BT_ERRLEN, "flock run/write.lock: %s",
+			    strerror(errno));
+			wlock_depth--;
+			return BT_EX_IOERR;
+		}
+		if (bt_mono() - start >= wait) {
+			snprintf(err, BT_ERRLEN, "run/write.lock is held by "
+			    "another writer for more than %gs", wait);
+			wlock_depth--;
+			return BT_EX_TEMPFAIL;
+		}
+		bt_sleep(nap);
+		if (nap < 0.05)
+			nap *= 2;
+	}
+	return 0;
+}
+
+void
+bt_wunlock(void)
+{
+	if (wlock_depth == 0)
+		return;
+	if (--wlock_depth == 0 && wlock_fd != -1)
+		flock(wlock_fd, LOCK_UN);
+}
+
+bool
+bt_store_locked(char *owner, size_t len)
+{
+	char *path, err[BT_ERRLEN], *s;
+	size_t n;
+
+	path = bt_path("db/LOCKED");
+	if (access(path, F_OK) == -1) {
+		free(path);
+		return false;
+	}
+	if (owner != NULL && len > 0) {
+		owner[0] = '\0';
+		if ((s = bt_read_file(path, 4096, &n, err)) != NULL) {
+			snprintf(owner, len, "%s", s);
+			owner[strcspn(owner, "\n")] = '\0';
+			free(s);
+		}
+	}
+	free(path);
+	return true;
+}
+
+int64_t
+bt_proc_start_ticks(long pid)
+{
+	char path[64], buf[4096], *p;
+	size_t n;
+	FILE *fp;
+	int field;
+	long long v;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: skip to the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	p++;
+	for (field = 2; field < 22 && *p != '\0'; field++) {
+		while (*p == ' ')
+			p++;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	if (sscanf(p, " %lld", &v) != 1)
+		return -1;
+	return v;
+}
+
+const char *
+bt_boot_id(void)
+{
+	static char id[64];
+	FILE *fp;
+
+	if (id[0] != '\0')
+		return id;
+	if ((fp = fopen("/proc/sys/kernel/random/boot_id", "re")) != NULL) {
+		if (fgets(id, sizeof(id), fp) == NULL)
+			id[0] = '\0';
+		fclose(fp);
+	}
+	id[strcspn(id, "\n")] = '\0';
+	return id;
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+void
+bt_buf_add(struct bt_buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((b->p = realloc(b->p, cap)) == NULL)
+			abort();
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+bt_buf_printf(struct bt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	bt_buf_add(b, s, (size_t)n);
+	free(s);
+}
+
+void
+bt_buf_free(struct bt_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+uint64_t
+bt_hash64(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *s = p;
+
+	if (h == 0)
+		h = 0xcbf29ce484222325ULL;
+	while (n-- > 0) {
+		h ^= *s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
