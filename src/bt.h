@@ -126,6 +126,11 @@ int	 bt_conf_delays(const char *key, double **out);
 int64_t	 bt_stale_ms(const char *tf);
 /* A secret (TELEGRAM_BOT_TOKEN, FRED_API_KEY): from the _FILE, or env. */
 char	*bt_secret(const char *key, char *err);
+/* The parts of bt_conf_load, for the fuzzer and tests. */
+int	 bt_conf_parse(const char *name, char *buf, size_t len,
+	    bool *secret_inside, char *err);
+int	 bt_conf_check(char *err);
+void	 bt_conf_reset(void);
 /* The keys, for `--help-config' style listings and tests. */
 void	 bt_conf_dump(FILE *fp);
 
