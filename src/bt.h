@@ -61,6 +61,7 @@ bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
 
 /* Diagnostics to stderr: "bt-fetch: message".  Secrets are redacted. */
 void	 bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 bt_set_diag(FILE *fp);		/* NULL: silent (fuzzers) */
 /* Removes Telegram tokens and API keys from s, in place. */
 void	 bt_redact(char *s);
 void	 bt_redact_add(const char *secret);	/* also redact this literal */
