@@ -41,12 +41,12 @@ How (no random walks, all exact integer arithmetic, deterministic):
 """
 
 import argparse
-import datetime
 import math
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import binance_server as bs  # noqa: E402
 

@@ -48,13 +48,14 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import srvlib  # noqa: E402
 
 KEY_RE = re.compile(r"^[a-z0-9]{32}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-KEY_DOC = "  Read https://fred.stlouisfed.org/docs/api/api_key.html for more " \
-    "information."
+KEY_DOC = ("  Read https://fred.stlouisfed.org/docs/api/api_key.html for "
+           "more information.")
 
 
 def ferr(status, msg):

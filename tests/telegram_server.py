@@ -74,6 +74,7 @@ import sys
 import threading
 import zlib
 
+sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import srvlib  # noqa: E402
 
