@@ -32,7 +32,8 @@ SIGTERM and SIGINT end the server cleanly with status 0.
 
 HTTP: HTTP/1.1 with keep-alive (libcurl reuses connections).  Every response
 carries Content-Length, and headers and body go out in one write with
-TCP_NODELAY, so a keep-alive client never waits on Nagle.
+TCP_NODELAY, so a keep-alive client never waits on Nagle.  Request bodies
+may have a Content-Length or be chunked; "Expect: 100-continue" is honoured.
 
 Fault rules (ctl "faults": a list, checked in order for every request):
   match keys (all optional, all must match):
@@ -389,8 +390,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _any(self):
         app = self.server.app
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n > 0 else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked()
+        else:
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n > 0 else b""
         req = Request(self.command, self.path, self.headers, body)
         req.logpath = app.redact(req.path)
         try:
@@ -399,6 +403,18 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = _any
+
+    def _read_chunked(self):
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0",
+                       16)
+            if size == 0:
+                while self.rfile.readline().strip():
+                    pass        # trailers
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
 
     def send(self, resp, fname, rule):
         if fname == "reset":
