@@ -445,6 +445,7 @@ fetcher(void *arg)
 		}
 		push(p, &p->prs[i], NULL, 0, PAIR_END);
 	}
+	bt_parse_release();
 	push(p, NULL, NULL, 0, RUN_END);
 	return NULL;
 }
@@ -1226,6 +1227,7 @@ done:
 		json_decref(sum);
 	}
 out:
+	bt_parse_release();
 	free(ban);
 	free(x.delays);
 	json_decref(x.status);

@@ -87,6 +87,18 @@ arena_reset(void)
 	arena->used = 0;
 }
 
+/* Frees this thread's arena; for a thread that is done parsing. */
+void
+bt_parse_release(void)
+{
+	arena_reset();
+	if (arena != NULL) {
+		free(arena->base);
+		free(arena);
+		arena = NULL;
+	}
+}
+
 static json_t *
 load_arena(const char *body, size_t len, json_error_t *je)
 {
