@@ -42,7 +42,7 @@ arena_alloc(size_t n)
 		return malloc(n);
 	n = (n + 15) & ~(size_t)15;
 	if (arena == NULL || arena->used + n > arena->cap) {
-		cap = n > (1 << 20) ? n : (1 << 20);
+		cap = n > (1 << 16) ? n : (1 << 16);
 		if (arena != NULL && arena->cap * 2 > cap)
 			cap = arena->cap * 2;
 		if ((a = malloc(sizeof(*a))) == NULL ||
