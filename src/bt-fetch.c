@@ -502,37 +502,31 @@ symbol_status(struct ctx *x, const char *sym)
 }
 
 /*
- * Coverage (contracts.md): the share of configured pairs, less those not
- * TRADING, whose newest open time is within the staleness threshold.
+ * Coverage (contracts.md), as bt_coverage() computes it for bt-validate
+ * too: this run's exchangeInfo decides which symbols are left out.
  */
 static double
 coverage(struct ctx *x, char **syms, int nsyms, char **tfs, int ntfs,
     int *current, int *counted, json_t **stale)
 {
-	struct bt_pair p;
+	struct bt_cov cov;
 	char err[BT_ERRLEN];
-	int64_t last, now = bt_now_ms();
-	int i, j;
+	double out;
+	int i;
 
-	*current = *counted = 0;
 	*stale = json_array();
-	for (i = 0; i < nsyms; i++) {
-		if (strcmp(symbol_status(x, syms[i]), "TRADING") != 0)
-			continue;
-		for (j = 0; j < ntfs; j++) {
-			(*counted)++;
-			last = -1;
-			if (bt_pair_get(x->db, syms[i], tfs[j], false, NULL, 0,
-			    &p, err) == 0)
-				bt_pair_last(x->db, &p, &last, err);
-			if (last >= 0 && now - last <= bt_stale_ms(tfs[j]))
-				(*current)++;
-			else
-				json_array_append_new(*stale, json_pack(
-				    "[s,s]", syms[i], tfs[j]));
-		}
-	}
-	return *counted ? (double)*current / *counted : 1.0;
+	if (bt_coverage(x->db, x->st, x->status, syms, nsyms, tfs, ntfs, &cov,
+	    err) != 0)
+		bt_warnx("coverage: %s", err);
+	for (i = 0; i < cov.n; i++)
+		if (!cov.p[i].excluded && !cov.p[i].current)
+			json_array_append_new(*stale, json_pack("[s,s]",
+			    cov.p[i].symbol, cov.p[i].tf));
+	*current = cov.current;
+	*counted = cov.counted;
+	out = cov.coverage;
+	bt_cov_free(&cov);
+	return out;
 }
 
 static int
