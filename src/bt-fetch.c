@@ -674,7 +674,7 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 
 /* --gaps: gap records on stdin, each range fetched exactly. */
 static int
-run_gaps(struct ctx *x)
+run_gaps(struct ctx *x, FILE *in)
 {
 	char *line = NULL, err[BT_ERRLEN];
 	size_t cap = 0;
@@ -688,7 +688,7 @@ run_gaps(struct ctx *x)
 
 	if ((rc = server_time(x)) != 0)
 		return rc;
-	while ((len = getline(&line, &cap, stdin)) != -1) {
+	while ((len = getline(&line, &cap, in)) != -1) {
 		lineno++;
 		if ((r = bt_parse_gap(line, &g, err)) == 0)
 			continue;
@@ -862,7 +862,9 @@ main(int argc, char *argv[])
 {
 	struct ctx x;
 	char err[BT_ERRLEN], owner[256], *path = NULL, *spath = NULL;
-	char *ban = NULL, ts[32];
+	char *ban = NULL, ts[32], *gaps_buf = NULL;
+	size_t gaps_len = 0;
+	FILE *gaps_in = NULL;
 	const char *since_opt = NULL, *osym = NULL, *otf = NULL;
 	int ch, rc, repair = 0, i;
 	int64_t since, run = -1;
@@ -956,6 +958,23 @@ main(int argc, char *argv[])
 	x.progress = isatty(STDERR_FILENO) && !x.quiet;
 	srandom((unsigned)(getpid() ^ (unsigned)bt_now_ms()));
 
+	/*
+	 * --gaps reads its records to the end first: in `bt-backup --restore
+	 * | bt-fetch --gaps' the restore holds db/LOCKED until it exits.
+	 */
+	if (x.mode == M_GAPS) {
+		if ((gaps_buf = bt_read_file("-", (size_t)1 << 28, &gaps_len,
+		    err)) == NULL) {
+			bt_warnx("%s", err);
+			return bt_finish(BT_EX_NOINPUT);
+		}
+		if (gaps_len == 0) {
+			gaps_buf[0] = '\n';	/* fmemopen needs a byte */
+			gaps_len = 1;
+		}
+		if ((gaps_in = fmemopen(gaps_buf, gaps_len, "r")) == NULL)
+			abort();
+	}
 	/* A restore or rollback owns the store (contracts.md, db/LOCKED). */
 	if (bt_store_locked(owner, sizeof(owner))) {
 		sum = bt_rec("locked");
@@ -964,7 +983,8 @@ main(int argc, char *argv[])
 		    "present: a restore or rollback is running; not writing"));
 		json_object_set_new(sum, "owner", json_string(owner));
 		bt_emit(sum);
-		return bt_finish(BT_EX_TEMPFAIL);
+		rc = BT_EX_TEMPFAIL;
+		goto out;
 	}
 	path = bt_store_path();
 	spath = bt_state_path();
@@ -1035,7 +1055,7 @@ main(int argc, char *argv[])
 	x.weight_cap = (long)(bt_conf_long("BT_WEIGHT_LIMIT") *
 	    bt_conf_double("BT_WEIGHT_SHARE"));
 	if (x.mode == M_GAPS)
-		rc = run_gaps(&x);
+		rc = run_gaps(&x, gaps_in);
 	else
 		rc = run_pairs(&x, since, repair);
 done:
@@ -1051,6 +1071,9 @@ done:
 		json_decref(sum);
 	}
 out:
+	if (gaps_in != NULL)
+		fclose(gaps_in);
+	free(gaps_buf);
 	free(ban);
 	free(x.delays);
 	json_decref(x.status);
