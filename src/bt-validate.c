@@ -1005,6 +1005,10 @@ check_integrity(struct ctx *x, json_t *sum)
 		}
 		if (json_array_size(errs) > 0)
 			first = json_string_value(json_array_get(errs, 0));
+		/* quick_check's first row may be "*** in database main ***\n..." */
+		if (first != NULL && strncmp(first, "*** ", 4) == 0 &&
+		    strchr(first, '\n') != NULL)
+			first = strchr(first, '\n') + 1;
 	}
 	if (rc != SQLITE_DONE) {
 		json_array_append_new(errs, json_string(sqlite3_errmsg(x->db)));
