@@ -61,6 +61,7 @@ bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
 
 /* Diagnostics to stderr: "bt-fetch: message".  Secrets are redacted. */
 void	 bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 bt_set_diag(FILE *fp);		/* NULL: silent (fuzzers) */
 /* Removes Telegram tokens and API keys from s, in place. */
 void	 bt_redact(char *s);
 void	 bt_redact_add(const char *secret);	/* also redact this literal */
@@ -126,6 +127,11 @@ int	 bt_conf_delays(const char *key, double **out);
 int64_t	 bt_stale_ms(const char *tf);
 /* A secret (TELEGRAM_BOT_TOKEN, FRED_API_KEY): from the _FILE, or env. */
 char	*bt_secret(const char *key, char *err);
+/* The parts of bt_conf_load, for the fuzzer and tests. */
+int	 bt_conf_parse(const char *name, char *buf, size_t len,
+	    bool *secret_inside, char *err);
+int	 bt_conf_check(char *err);
+void	 bt_conf_reset(void);
 /* The keys, for `--help-config' style listings and tests. */
 void	 bt_conf_dump(FILE *fp);
 

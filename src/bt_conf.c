@@ -291,26 +291,21 @@ trim(char *s)
 	return s;
 }
 
-static int
-load_file(const char *path, bool must, char *err)
+/*
+ * Parses KEY=VALUE lines from buf (NUL-terminated, len bytes); `name' is
+ * for messages.  *secret_inside tells whether a secret was set directly.
+ */
+int
+bt_conf_parse(const char *name, char *buf, size_t len, bool *secret_inside,
+    char *err)
 {
-	char *buf, *line, *next, *eq, *name, *val, from[128];
-	size_t len;
-	struct stat sb;
+	char *line, *next, *eq, *key, *val, from[128];
 	struct key *k;
 	int lineno = 0;
-	bool secret_inside = false;
 
-	if ((buf = bt_read_file(path, 1 << 20, &len, err)) == NULL) {
-		if (!must && errno == ENOENT)
-			return 0;
-		if (stat(path, &sb) == -1 && !must)
-			return 0;
-		return BT_EX_CONFIG;
-	}
+	*secret_inside = false;
 	if (strlen(buf) != len) {
-		snprintf(err, BT_ERRLEN, "%s: contains a NUL byte", path);
-		free(buf);
+		snprintf(err, BT_ERRLEN, "%s: contains a NUL byte", name);
 		return BT_EX_CONFIG;
 	}
 	for (line = buf; line != NULL; line = next) {
@@ -323,13 +318,12 @@ load_file(const char *path, bool must, char *err)
 		if (strncmp(line, "export ", 7) == 0)
 			line = trim(line + 7);
 		if ((eq = strchr(line, '=')) == NULL) {
-			snprintf(err, BT_ERRLEN, "%s:%d: not KEY=VALUE", path,
+			snprintf(err, BT_ERRLEN, "%s:%d: not KEY=VALUE", name,
 			    lineno);
-			free(buf);
 			return BT_EX_CONFIG;
 		}
 		*eq = '\0';
-		name = trim(line);
+		key = trim(line);
 		val = trim(eq + 1);
 		/* Shell-style quotes, so the file can be sourced too. */
 		len = strlen(val);
@@ -338,20 +332,40 @@ load_file(const char *path, bool must, char *err)
 			val[len - 1] = '\0';
 			val++;
 		}
-		if ((k = lookup(name)) == NULL) {
-			bt_warnx("%s:%d: unknown key %s (ignored)", path,
-			    lineno, name);
+		if ((k = lookup(key)) == NULL) {
+			bt_warnx("%s:%d: unknown key %s (ignored)", name,
+			    lineno, key);
 			continue;
 		}
-		snprintf(from, sizeof(from), "%s:%d", path, lineno);
+		snprintf(from, sizeof(from), "%s:%d", name, lineno);
 		if (k->kind == K_SECRET) {
-			secret_inside = true;
+			*secret_inside = true;
 			if (!is_wanted(k->name))
 				continue;	/* never held by others */
 		}
 		set(k, val, from);
 	}
+	return 0;
+}
+
+static int
+load_file(const char *path, bool must, char *err)
+{
+	char *buf;
+	size_t len;
+	struct stat sb;
+	bool secret_inside;
+	int rc;
+
+	if ((buf = bt_read_file(path, 1 << 20, &len, err)) == NULL) {
+		if (!must && errno == ENOENT)
+			return 0;
+		return BT_EX_CONFIG;
+	}
+	rc = bt_conf_parse(path, buf, len, &secret_inside, err);
 	free(buf);
+	if (rc != 0)
+		return rc;
 	/* contracts.md: a file holding a secret must be mode 0600. */
 	if (secret_inside && stat(path, &sb) == 0 &&
 	    (sb.st_mode & 077) != 0) {
@@ -362,16 +376,42 @@ load_file(const char *path, bool must, char *err)
 	return 0;
 }
 
+/* Every key's value against its kind and bt's policy. */
+int
+bt_conf_check(char *err)
+{
+	struct key *k;
+	char why[256];
+
+	for (k = keys; k->name != NULL; k++) {
+		if (check(k, k->val, why, sizeof(why)) == -1 ||
+		    check_policy(k, k->val, why, sizeof(why)) == -1) {
+			snprintf(err, BT_ERRLEN, "%s: %s: %s", k->from,
+			    k->name, why);
+			return BT_EX_CONFIG;
+		}
+	}
+	return 0;
+}
+
+void
+bt_conf_reset(void)
+{
+	struct key *k;
+
+	for (k = keys; k->name != NULL; k++)
+		set(k, k->def, "default");
+}
+
 int
 bt_conf_load(char *err)
 {
 	struct key *k;
 	const char *path, *env;
-	char why[256], from[160];
+	char from[160];
 	int rc;
 
-	for (k = keys; k->name != NULL; k++)
-		set(k, k->def, "default");
+	bt_conf_reset();
 	path = getenv("BT_CONF");
 	if ((rc = load_file(path != NULL && *path != '\0' ? path :
 	    "/etc/bt/bt.conf", path != NULL && *path != '\0', err)) != 0)
@@ -384,15 +424,7 @@ bt_conf_load(char *err)
 		snprintf(from, sizeof(from), "environment %s", k->name);
 		set(k, env, from);
 	}
-	for (k = keys; k->name != NULL; k++) {
-		if (check(k, k->val, why, sizeof(why)) == -1 ||
-		    check_policy(k, k->val, why, sizeof(why)) == -1) {
-			snprintf(err, BT_ERRLEN, "%s: %s: %s", k->from,
-			    k->name, why);
-			return BT_EX_CONFIG;
-		}
-	}
-	return 0;
+	return bt_conf_check(err);
 }
 
 int

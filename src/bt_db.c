@@ -92,7 +92,7 @@ bt_exec(sqlite3 *db, const char *sql, char *err)
 
 /* The seed's pragmas, on every connection (issue 2, seed 3.1). */
 static int
-pragmas(sqlite3 *db, bool rw, const char *path, char *err)
+pragmas(sqlite3 *db, const char *path, char *err)
 {
 	char sql[512];
 	int rc;
@@ -107,15 +107,6 @@ pragmas(sqlite3 *db, bool rw, const char *path, char *err)
 	    "PRAGMA mmap_size=0;", bt_conf_long("SQLITE_CACHE_MB") * 1024);
 	if ((rc = bt_exec(db, sql, err)) != 0)
 		goto fail;
-	if (rw) {
-		/* Switching to WAL needs the file to itself: do it locked. */
-		if ((rc = bt_wlock(err)) != 0)
-			return rc;
-		rc = bt_exec(db, "PRAGMA journal_mode=WAL;", err);
-		bt_wunlock();
-		if (rc != 0)
-			goto fail;
-	}
 	return 0;
 fail:
 	{
@@ -175,8 +166,7 @@ open_db(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 		return BT_EX_IOERR;
 	}
 	sqlite3_extended_result_codes(*db, 1);
-	if ((rc = pragmas(*db, flags == SQLITE_OPEN_READWRITE, path, err))
-	    != 0) {
+	if ((rc = pragmas(*db, path, err)) != 0) {
 		bt_close(*db);
 		*db = NULL;
 	}
@@ -345,6 +335,7 @@ migrate(sqlite3 *db, bool store, bool rw, bool plain_ok, char *err)
 {
 	int64_t v;
 	int rc, want = store ? BT_STORE_SCHEMA : BT_STATE_SCHEMA;
+	bool plain;
 	const char *path = sqlite3_db_filename(db, "main");
 
 	if ((rc = schema_version(db, &v, err)) != 0)
@@ -355,15 +346,27 @@ migrate(sqlite3 *db, bool store, bool rw, bool plain_ok, char *err)
 		    (long long)v, want);
 		return BT_EX_CONFIG;
 	}
-	if (store && bt_store_is_plain(db)) {
-		if (plain_ok)
-			return 0;
+	plain = store && bt_store_is_plain(db);
+	if (plain && !plain_ok) {
 		snprintf(err, BT_ERRLEN, "%s: holds the seed's plain ohlcv_* "
 		    "tables; convert it once with bt-fetch --migrate", path);
 		return BT_EX_CONFIG;
 	}
-	if (v == want)
-		return 0;
+	if (rw) {
+		/*
+		 * WAL only now that the file is known to be ours: a refused
+		 * file is left exactly as it was.  Switching needs the file
+		 * to itself, so it is done under the write lock.
+		 */
+		if ((rc = bt_wlock(err)) != 0)
+			return rc;
+		rc = bt_exec(db, "PRAGMA journal_mode=WAL", err);
+		bt_wunlock();
+		if (rc != 0)
+			return rc;
+	}
+	if (v == want || plain)
+		return 0;	/* a plain store: bt_store_migrate_plain's job */
 	if (!rw) {
 		snprintf(err, BT_ERRLEN, "%s: %s; %s", path, v == 0 ?
 		    "has no bt schema yet" : "has an older bt schema",

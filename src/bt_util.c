@@ -366,17 +366,30 @@ bt_redact(char *s)
 	}
 }
 
+static FILE	*diag;
+static bool	 diag_off;
+
+/* Where diagnostics go: stderr by default, nowhere with NULL (fuzzers). */
+void
+bt_set_diag(FILE *fp)
+{
+	diag = fp;
+	diag_off = fp == NULL;
+}
+
 void
 bt_warnx(const char *fmt, ...)
 {
 	char buf[2048];
 	va_list ap;
 
+	if (diag_off)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	bt_redact(buf);
-	fprintf(stderr, "%s: %s\n", prog, buf);
+	fprintf(diag != NULL ? diag : stderr, "%s: %s\n", prog, buf);
 }
 
 /* ------------------------------------------------------------ JSON lines */
