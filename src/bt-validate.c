@@ -125,7 +125,8 @@ finding(struct ctx *x, const char *check, const char *sev, const char *kind,
 	x->hit = true;
 	if (strcmp(sev, "CRITICAL") == 0) {
 		x->ncrit++;
-		x->exit = bt_exit_worse(x->exit, BT_EX_FOUND);
+		if (!x->gaps)
+			x->exit = bt_exit_worse(x->exit, BT_EX_FOUND);
 	} else
 		x->nwarn++;
 	if (extra == NULL)
