@@ -294,6 +294,8 @@ bfile_cmp(const void *a, const void *b)
 
 	if (x->time != y->time)
 		return x->time < y->time ? 1 : -1;
+	if (x->kind != y->kind)
+		return x->kind - y->kind;	/* the daily names a link */
 	return strcmp(y->name, x->name);
 }
 
