@@ -3,7 +3,7 @@
  * and coverage, gaps, candle sanity, schema and, on request, SQLite's own
  * integrity check.
  *
- *	bt-validate [-nqv] [-d db] [--full] [--integrity quick|full] [--tf list]
+ *	bt-validate [-nqv] [-d db] [--full] [--integrity quick | full] [--tf list]
  *	bt-validate --gaps [-v] [-d db] [--full] [--tf list]
  *	bt-validate --accept [symbol tf from to [note]]
  *
@@ -67,7 +67,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: bt-validate [-nqv] [-d db] [--full] [--integrity quick|full] "
+	    "usage: bt-validate [-nqv] [-d db] [--full] [--integrity quick | full] "
 	    "[--tf list]\n"
 	    "       bt-validate --gaps [-v] [-d db] [--full] [--tf list]\n"
 	    "       bt-validate --accept [symbol tf from to [note]]\n");
