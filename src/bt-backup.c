@@ -458,8 +458,9 @@ fsize(const char *path)
  */
 static int
 backup_one(struct ctx *x, const char *src, const char *name, char *final,
-    int64_t *bytes, char *err)
+    int64_t *bytes, double *tcopy, double *tcheck, char *err)
 {
+	double t0;
 	char tmp[PATH_MAX], why[BT_ERRLEN];
 	sqlite3 *db;
 	int64_t need, have;
@@ -477,13 +478,17 @@ backup_one(struct ctx *x, const char *src, const char *name, char *final,
 		sqlite3_close(db);
 		return BT_EX_IOERR;
 	}
+	t0 = bt_mono();
 	rc = copy_db(db, tmp, err);
 	sqlite3_close(db);
+	*tcopy = bt_mono() - t0;
+	t0 = bt_mono();
 	if (rc == 0 && file_check(tmp, false, true, why, sizeof(why)) != 0) {
 		snprintf(err, BT_ERRLEN, "%s: quick_check of the copy: %s", tmp,
 		    why);
 		rc = BT_EX_IOERR;
 	}
+	*tcheck = bt_mono() - t0;
 	if (rc == 0) {
 		stamp(tmp);
 		if (rename(tmp, final) == -1) {
@@ -629,7 +634,7 @@ run_backup(struct ctx *x)
 	char final[PATH_MAX], wpath[PATH_MAX], wtmp[PATH_MAX];
 	char spath[PATH_MAX];
 	int64_t bytes = 0, sbytes = 0, now = bt_now_ms();
-	double t0 = bt_mono();
+	double t0 = bt_mono(), tcopy = 0, tcheck = 0, t1, t2;
 	bool weekly = is_sunday(now);
 	int rc, src;
 	json_t *rec;
@@ -662,7 +667,8 @@ run_backup(struct ctx *x)
 		return BT_EX_CANTCREAT;
 	}
 	sweep_tmp(x);
-	if ((rc = backup_one(x, x->store, name, final, &bytes, err)) != 0) {
+	if ((rc = backup_one(x, x->store, name, final, &bytes, &tcopy, &tcheck,
+	    err)) != 0) {
 		/* Nothing rotated: every old backup stays. */
 		bt_event(x->st, "CRITICAL", "backup_failed", NULL, NULL,
 		    json_pack("{s:s}", "file", name),
@@ -688,7 +694,8 @@ run_backup(struct ctx *x)
 	}
 	src = 0;
 	if (access(x->statepath, F_OK) == 0) {
-		src = backup_one(x, x->statepath, sname, spath, &sbytes, err);
+		src = backup_one(x, x->statepath, sname, spath, &sbytes, &t1,
+		    &t2, err);
 		if (src != 0) {
 			bt_event(x->st, "CRITICAL", "backup_failed", NULL, NULL,
 			    json_pack("{s:s}", "file", sname),
@@ -701,6 +708,8 @@ run_backup(struct ctx *x)
 	    json_null(), "state_file", src == 0 && sbytes > 0 ?
 	    json_string(sname) : json_null(), "state_bytes",
 	    (json_int_t)sbytes);
+	bt_rec_dur(rec, "copy_seconds", tcopy);
+	bt_rec_dur(rec, "check_seconds", tcheck);
 	bt_rec_dur(rec, "seconds", bt_mono() - t0);
 	bt_event(x->st, "INFO", "backup", NULL, NULL, rec,
 	    "backup %s taken and checked (%lld bytes)%s", name,
