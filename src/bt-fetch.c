@@ -677,37 +677,31 @@ symbol_status(struct ctx *x, const char *sym)
 }
 
 /*
- * Coverage (contracts.md): the share of configured pairs, less those not
- * TRADING, whose newest open time is within the staleness threshold.
+ * Coverage (contracts.md), as bt_coverage() computes it for bt-validate
+ * too: this run's exchangeInfo decides which symbols are left out.
  */
 static double
 coverage(struct ctx *x, char **syms, int nsyms, char **tfs, int ntfs,
     int *current, int *counted, json_t **stale)
 {
-	struct bt_pair p;
+	struct bt_cov cov;
 	char err[BT_ERRLEN];
-	int64_t last, now = bt_now_ms();
-	int i, j;
+	double out;
+	int i;
 
-	*current = *counted = 0;
 	*stale = json_array();
-	for (i = 0; i < nsyms; i++) {
-		if (strcmp(symbol_status(x, syms[i]), "TRADING") != 0)
-			continue;
-		for (j = 0; j < ntfs; j++) {
-			(*counted)++;
-			last = -1;
-			if (bt_pair_get(x->db, syms[i], tfs[j], false, NULL, 0,
-			    &p, err) == 0)
-				bt_pair_last(x->db, &p, &last, err);
-			if (last >= 0 && now - last <= bt_stale_ms(tfs[j]))
-				(*current)++;
-			else
-				json_array_append_new(*stale, json_pack(
-				    "[s,s]", syms[i], tfs[j]));
-		}
-	}
-	return *counted ? (double)*current / *counted : 1.0;
+	if (bt_coverage(x->db, x->st, x->status, syms, nsyms, tfs, ntfs, &cov,
+	    err) != 0)
+		bt_warnx("coverage: %s", err);
+	for (i = 0; i < cov.n; i++)
+		if (!cov.p[i].excluded && !cov.p[i].current)
+			json_array_append_new(*stale, json_pack("[s,s]",
+			    cov.p[i].symbol, cov.p[i].tf));
+	*current = cov.current;
+	*counted = cov.counted;
+	out = cov.coverage;
+	bt_cov_free(&cov);
+	return out;
 }
 
 static int
@@ -844,7 +838,7 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 
 /* --gaps: gap records on stdin, each range fetched exactly. */
 static int
-run_gaps(struct ctx *x)
+run_gaps(struct ctx *x, FILE *in)
 {
 	char *line = NULL, err[BT_ERRLEN];
 	size_t cap = 0, n = 0, i;
@@ -856,7 +850,7 @@ run_gaps(struct ctx *x)
 	enum fail worst;
 	json_t *rec;
 
-	while ((len = getline(&line, &cap, stdin)) != -1) {
+	while ((len = getline(&line, &cap, in)) != -1) {
 		lineno++;
 		if ((r = bt_parse_gap(line, &g, err)) == 0)
 			continue;
@@ -1038,7 +1032,9 @@ main(int argc, char *argv[])
 {
 	struct ctx x;
 	char err[BT_ERRLEN], owner[256], *path = NULL, *spath = NULL;
-	char *ban = NULL, ts[32];
+	char *ban = NULL, ts[32], *gaps_buf = NULL;
+	size_t gaps_len = 0;
+	FILE *gaps_in = NULL;
 	const char *since_opt = NULL, *osym = NULL, *otf = NULL;
 	int ch, rc, repair = 0, i;
 	int64_t since, run = -1;
@@ -1132,6 +1128,23 @@ main(int argc, char *argv[])
 	x.progress = isatty(STDERR_FILENO) && !x.quiet;
 	srandom((unsigned)(getpid() ^ (unsigned)bt_now_ms()));
 
+	/*
+	 * --gaps reads its records to the end first: in `bt-backup --restore
+	 * | bt-fetch --gaps' the restore holds db/LOCKED until it exits.
+	 */
+	if (x.mode == M_GAPS) {
+		if ((gaps_buf = bt_read_file("-", (size_t)1 << 28, &gaps_len,
+		    err)) == NULL) {
+			bt_warnx("%s", err);
+			return bt_finish(BT_EX_NOINPUT);
+		}
+		if (gaps_len == 0) {
+			gaps_buf[0] = '\n';	/* fmemopen needs a byte */
+			gaps_len = 1;
+		}
+		if ((gaps_in = fmemopen(gaps_buf, gaps_len, "r")) == NULL)
+			abort();
+	}
 	/* A restore or rollback owns the store (contracts.md, db/LOCKED). */
 	if (bt_store_locked(owner, sizeof(owner))) {
 		sum = bt_rec("locked");
@@ -1140,7 +1153,8 @@ main(int argc, char *argv[])
 		    "present: a restore or rollback is running; not writing"));
 		json_object_set_new(sum, "owner", json_string(owner));
 		bt_emit(sum);
-		return bt_finish(BT_EX_TEMPFAIL);
+		rc = BT_EX_TEMPFAIL;
+		goto out;
 	}
 	path = bt_store_path();
 	spath = bt_state_path();
@@ -1211,7 +1225,7 @@ main(int argc, char *argv[])
 	x.weight_cap = (long)(bt_conf_long("BT_WEIGHT_LIMIT") *
 	    bt_conf_double("BT_WEIGHT_SHARE"));
 	if (x.mode == M_GAPS)
-		rc = run_gaps(&x);
+		rc = run_gaps(&x, gaps_in);
 	else
 		rc = run_pairs(&x, since, repair);
 done:
@@ -1227,6 +1241,9 @@ done:
 		json_decref(sum);
 	}
 out:
+	if (gaps_in != NULL)
+		fclose(gaps_in);
+	free(gaps_buf);
 	bt_parse_release();
 	free(ban);
 	free(x.delays);

@@ -104,6 +104,12 @@ static struct key keys[] = {
 	{ "FRED_API_KEY_FILE", K_PATH, "", 0, 0, NULL, "" },
 	{ "FRED_API_KEY", K_SECRET, "", 0, 0, NULL, "" },
 	{ "BT_HEARTBEAT_URL", K_STR, "", 0, 0, NULL, "" },
+	/* bt-validate and bt-backup. */
+	{ "BT_ACCEPTED_GAPS", K_STR, "", 0, 0, NULL, "" },
+	{ "BT_VALIDATE_MAX_FINDINGS", K_INT, "20", 1, 1000000, NULL, "" },
+	{ "BT_BACKUP_OFFSITE_DIR", K_PATH, "", 0, 0, NULL, "" },
+	{ "BT_BACKUP_OFFSITE_CMD", K_STR, "", 0, 0, NULL, "" },
+	{ "BT_SQLITE3", K_PATH, "sqlite3", 0, 0, NULL, "" },
 	/* How bt sees the live trader. */
 	{ "BT_TRADER_PIDFILE", K_PATH, "", 0, 0, NULL, "" },
 	{ "BT_TRADER_HEARTBEAT", K_PATH, "", 0, 0, NULL, "" },

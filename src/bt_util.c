@@ -697,7 +697,7 @@ bt_proc_start_ticks(long pid)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	p++;
-	for (field = 2; field < 22 && *p != '\0'; field++) {
+	for (field = 3; field < 22 && *p != '\0'; field++) {
 		while (*p == ' ')
 			p++;
 		while (*p != ' ' && *p != '\0')
