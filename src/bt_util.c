@@ -697,7 +697,8 @@ bt_proc_start_ticks(long pid)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	p++;
-	for (field = 2; field < 22 && *p != '\0'; field++) {
+	/* After the comm: field 3 (state) onward; stop before 22. */
+	for (field = 3; field < 22 && *p != '\0'; field++) {
 		while (*p == ' ')
 			p++;
 		while (*p != ' ' && *p != '\0')
