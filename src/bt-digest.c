@@ -360,14 +360,13 @@ load_pending(struct ctx *x)
 
 	if (x->st == NULL)
 		return 0;
-	/*
-	 * SQLite's bare columns: with max(id), message and prog come from
-	 * the newest event of the group.
-	 */
-	if ((s = bt_stmt(x->st, "SELECT severity, kind, symbol, tf, prog, "
-	    "message, max(id), count(*), min(ts), max(ts) FROM events "
-	    "WHERE sent IS NULL GROUP BY severity, kind, symbol, tf "
-	    "ORDER BY min(ts), min(id)", err)) == NULL) {
+	/* A group's message and prog are its newest event's. */
+	if ((s = bt_stmt(x->st, "SELECT g.severity, g.kind, g.symbol, g.tf, "
+	    "l.prog, l.message, g.mx, g.n, g.t0, g.t1 FROM (SELECT severity, "
+	    "kind, symbol, tf, max(id) AS mx, min(id) AS mn, count(*) AS n, "
+	    "min(ts) AS t0, max(ts) AS t1 FROM events WHERE sent IS NULL "
+	    "GROUP BY severity, kind, symbol, tf) g JOIN events l ON "
+	    "l.id=g.mx ORDER BY g.t0, g.mn", err)) == NULL) {
 		bt_warnx("%s", err);
 		return BT_EX_SOFTWARE;
 	}
