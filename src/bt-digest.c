@@ -538,6 +538,7 @@ build_items(struct ctx *x, struct chatmsg *m, bool only_crit)
 		if (x->g[i].sev == S_INFO && !x->g[i].sent)
 			n++;
 	if (n > 0) {
+		add_item(m, xstrdup(""), -1);
 		if (asprintf(&s, "INFO since the last digest: %zu", n) == -1)
 			abort();
 		add_item(m, s, -1);
@@ -1284,7 +1285,7 @@ compose_digest(struct ctx *x)
 	struct bt_buf b = { 0 };
 	char t[32];
 
-	bt_buf_printf(&b, "bt daily digest, %s", bt_fmt_time(bt_now_ms(), t));
+	bt_buf_printf(&b, "bt daily digest, %s\n", bt_fmt_time(bt_now_ms(), t));
 	digest_jobs(x, &b);
 	digest_freshness(&b);
 	digest_validation(x, &b);
