@@ -281,10 +281,10 @@ record_stdin(struct ctx *x, struct rec_stats *rs)
 		}
 		/* Other scripts may name the kind `kind'. */
 		if (json_string_value(json_object_get(ev, "event")) == NULL)
-			json_object_set(ev, "event", json_object_get(ev,
-			    "kind") && json_is_string(json_object_get(ev,
-			    "kind")) ? json_object_get(ev, "kind") :
-			    json_string("event"));
+			json_object_set_new(ev, "event", json_string(
+			    json_string_value(json_object_get(ev, "kind")) ?
+			    json_string_value(json_object_get(ev, "kind")) :
+			    "event"));
 		if (json_string_value(json_object_get(ev, "prog")) == NULL)
 			json_object_set_new(ev, "prog", json_string("stdin"));
 		if (!json_is_string(json_object_get(ev, "symbol")))

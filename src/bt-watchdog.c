@@ -1516,7 +1516,7 @@ check_jobs(struct ctx *x)
 		    60000LL) {
 			char ts[32];
 			check(x, t, false, "CRITICAL", "overdue", json_pack(
-			    "{s:s, s:O}", "job", name, "last_success", last >= 0
+			    "{s:s, s:o}", "job", name, "last_success", last >= 0
 			    ? json_string(bt_fmt_time(last, ts)) : json_null()),
 			    "%s: no successful run %s%s (period %ld min + grace "
 			    "%ld min): crashed, never started, or cron stopped",
