@@ -13,7 +13,7 @@ LIBS_PKG=	sqlite3 libcurl jansson
 # Error texts are cut to fit on purpose: -Wno-format-truncation.
 override CFLAGS:=	-std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-format-truncation $(WERROR) \
 		$(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null) $(CFLAGS)
-LDLIBS?=	$(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null || \
+LDLIBS?=	-lpthread $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null || \
 		    echo -lsqlite3 -lcurl -ljansson) -lm
 
 # Where objects go; `make san' builds the same tree with sanitizers.

@@ -24,6 +24,8 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,21 +47,32 @@ struct ctx {
 	int		 ndelays;
 	long		 weight_used;
 	long		 weight_cap;
-	int		 breaker;	/* transport failures in a row */
+	int		 breaker;	/* transport failures in a row (fetcher) */
 	/* Totals for the summary. */
 	int64_t		 rows, received;
 	long		 requests, retries, paced;
 	int		 exit;
 	json_t		*status;	/* exchangeInfo: symbol -> status */
+	double		 ban_secs;	/* Retry-After of a 418 */
+	bool		 banned;
+	atomic_bool	 stop;		/* the main thread ends the run */
 };
 
+/*
+ * One pair's range to fetch.  The fetcher thread fills requests,
+ * retries, received and fail; the main thread rows, first, last and
+ * sfail (a failure to store).
+ */
 struct pairrun {
 	const char	*symbol, *tf;
-	int64_t		 iv;
+	int64_t		 iv, from, to;	/* to == 0: up to the open candle */
 	int64_t		 rows, received, first, last;
 	long		 requests, retries;
-	enum fail	 fail;
-	char		 err[BT_ERRLEN];
+	enum fail	 fail, sfail;
+	atomic_bool	 abort;		/* storing failed: fetch no more */
+	bool		 trips;		/* this failure trips the breaker */
+	char		 err[BT_ERRLEN], serr[BT_ERRLEN];
+	double		 t0;
 };
 
 static void
@@ -178,8 +191,9 @@ record_ban(struct ctx *x, double secs)
 
 /*
  * GET with the retry policy of contracts.md: BT_RETRY_DELAYS between
- * tries, Retry-After overriding the wait (clamped), 418 recording a ban
- * and ending the run.  Returns F_NONE with a 200 response in r.
+ * tries, Retry-After overriding the wait (clamped), 418 ending the run
+ * (the caller records the ban).  Returns F_NONE with a 200 response in r.
+ * Runs on the fetcher thread during the pipeline: no SQLite, no stdout.
  */
 static enum fail
 request(struct ctx *x, const char *path, const char *query, int weight,
@@ -208,7 +222,9 @@ request(struct ctx *x, const char *path, const char *query, int weight,
 			f = F_TRANSPORT;
 		} else if (r->status == 418) {
 			binance_error(r, err, BT_ERRLEN);
-			record_ban(x, r->retry_after);
+			x->ban_secs = r->retry_after;
+			x->banned = true;
+			atomic_store(&x->stop, true);	/* no more requests */
 			return F_BAN;
 		} else if (r->status == 429) {
 			binance_error(r, err, BT_ERRLEN);
@@ -281,24 +297,85 @@ fail_state:
 /* ------------------------------------------------------- pair fetching */
 
 /*
- * Fetches klines of one pair from `from' (inclusive) up to `to' (0: up
- * to the open candle), page after page, storing each.
+ * The pipeline.  Parsing a page of klines costs about as much as storing
+ * it, and bt runs on two cores: a fetcher thread requests and parses the
+ * pages of every pair while the main thread stores them.  The fetcher
+ * speaks only HTTP; everything that writes SQLite, prints or records an
+ * event stays on the main thread.  Pages pass through a small queue, so
+ * memory stays bounded by a few pages.
+ */
+struct page {
+	struct pairrun	*pr;
+	struct bt_candle *c;
+	size_t		 n;
+	int		 kind;		/* PAGE, PAIR_END, RUN_END */
+};
+enum { PAGE, PAIR_END, RUN_END };
+#define QLEN 4
+
+struct pipe {
+	struct ctx	*x;
+	struct pairrun	*prs;
+	size_t		 nprs;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct page	 q[QLEN];
+	int		 head, len;
+};
+
+static void
+push(struct pipe *p, struct pairrun *pr, struct bt_candle *c, size_t n,
+    int kind)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->len == QLEN)
+		pthread_cond_wait(&p->cv, &p->mu);
+	p->q[(p->head + p->len) % QLEN] = (struct page){ pr, c, n, kind };
+	p->len++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static struct page
+pop(struct pipe *p)
+{
+	struct page pg;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->len == 0)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pg = p->q[p->head];
+	p->head = (p->head + 1) % QLEN;
+	p->len--;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return pg;
+}
+
+/*
+ * Fetches one pair's klines from pr->from (inclusive) up to pr->to or
+ * the open candle, page after page; each next page starts just after the
+ * last open time returned.  Only closed candles go on.
  */
 static void
-fetch_range(struct ctx *x, struct pairrun *pr, int64_t from, int64_t to)
+fetch_pair(struct pipe *p, struct pairrun *pr)
 {
+	struct ctx *x = p->x;
 	struct bt_http_resp r;
 	struct bt_candle *c;
 	char query[256], why[BT_ERRLEN], ts[32];
 	size_t n, keep, i;
-	int64_t s = from, changed;
+	int64_t s = pr->from;
 	enum fail f;
 
 	for (;;) {
-		if (to > 0)
+		if (atomic_load(&x->stop) || atomic_load(&pr->abort))
+			return;
+		if (pr->to > 0)
 			snprintf(query, sizeof(query), "symbol=%s&interval=%s&"
 			    "startTime=%lld&endTime=%lld&limit=1000",
-			    pr->symbol, pr->tf, (long long)s, (long long)to);
+			    pr->symbol, pr->tf, (long long)s,
+			    (long long)pr->to);
 		else
 			snprintf(query, sizeof(query), "symbol=%s&interval=%s&"
 			    "startTime=%lld&limit=1000", pr->symbol, pr->tf,
@@ -320,7 +397,7 @@ fetch_range(struct ctx *x, struct pairrun *pr, int64_t from, int64_t to)
 		}
 		bt_http_resp_free(&r);
 		for (i = 0; i < n; i++)
-			if (c[i].t < s || (to > 0 && c[i].t > to)) {
+			if (c[i].t < s || (pr->to > 0 && c[i].t > pr->to)) {
 				pr->fail = F_DATA;
 				snprintf(pr->err, sizeof(pr->err), "page from "
 				    "%s: row %zu: open time %lld is outside "
@@ -334,32 +411,130 @@ fetch_range(struct ctx *x, struct pairrun *pr, int64_t from, int64_t to)
 		    keep--)
 			;
 		pr->received += (int64_t)keep;
-		x->received += (int64_t)keep;
-		if ((f = store(x, pr->symbol, pr->tf, c, keep, &changed,
-		    why)) != F_NONE) {
-			pr->fail = f;
-			snprintf(pr->err, sizeof(pr->err), "%s", why);
-			free(c);
-			return;
-		}
-		if (keep > 0) {
-			if (pr->first == 0 || c[0].t < pr->first)
-				pr->first = c[0].t;
-			if (c[keep - 1].t > pr->last)
-				pr->last = c[keep - 1].t;
-		}
-		pr->rows += changed;
-		x->rows += changed;
 		if (n == 0 || keep < n || n < 1000 ||
-		    (to > 0 && c[n - 1].t >= to)) {
-			free(c);
+		    (pr->to > 0 && c[n - 1].t >= pr->to)) {
+			push(p, pr, c, keep, PAGE);
 			return;
 		}
 		s = c[n - 1].t + 1;
-		free(c);
 		progress(x, "bt-fetch: %s %s %s", pr->symbol, pr->tf,
 		    bt_fmt_time(s, ts));
+		push(p, pr, c, keep, PAGE);
 	}
+}
+
+static void *
+fetcher(void *arg)
+{
+	struct pipe *p = arg;
+	size_t i;
+
+	for (i = 0; i < p->nprs; i++) {
+		p->prs[i].t0 = bt_mono();
+		fetch_pair(p, &p->prs[i]);
+		/*
+		 * The circuit breaker is decided here, not when the pair is
+		 * stored, so that not one more request goes out.
+		 */
+		p->x->breaker = p->prs[i].fail == F_TRANSPORT ?
+		    p->x->breaker + 1 : 0;
+		if (p->x->breaker >= bt_conf_long("BT_CIRCUIT_BREAKER") &&
+		    !atomic_load(&p->x->stop)) {
+			p->prs[i].trips = true;
+			atomic_store(&p->x->stop, true);
+		}
+		push(p, &p->prs[i], NULL, 0, PAIR_END);
+	}
+	bt_parse_release();
+	push(p, NULL, NULL, 0, RUN_END);
+	return NULL;
+}
+
+static void pair_line(struct ctx *, struct pairrun *, double);
+static void pair_failed(struct ctx *, struct pairrun *);
+
+/*
+ * Fetches every pair of prs through the pipeline, storing on this thread.
+ * Returns the worst failure, by contracts.md's order; stops early on a
+ * ban, a store that cannot be written, or the circuit breaker.
+ */
+static enum fail
+fetch_pairs(struct ctx *x, struct pairrun *prs, size_t nprs, int *rc)
+{
+	struct pipe p;
+	struct page pg;
+	struct pairrun *pr;
+	pthread_t tid;
+	int64_t changed;
+	enum fail worst = F_NONE, f;
+	char why[BT_ERRLEN];
+
+	memset(&p, 0, sizeof(p));
+	p.x = x;
+	p.prs = prs;
+	p.nprs = nprs;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	if (pthread_create(&tid, NULL, fetcher, &p) != 0) {
+		bt_warnx("cannot start the fetcher thread");
+		*rc = bt_exit_worse(*rc, BT_EX_SOFTWARE);
+		return F_NONE;
+	}
+	for (;;) {
+		pg = pop(&p);
+		if (pg.kind == RUN_END)
+			break;
+		pr = pg.pr;
+		if (pg.kind == PAGE) {
+			if (pr->sfail == F_NONE && (f = store(x, pr->symbol,
+			    pr->tf, pg.c, pg.n, &changed, why)) != F_NONE) {
+				pr->sfail = f;
+				snprintf(pr->serr, sizeof(pr->serr), "%s", why);
+				atomic_store(&pr->abort, true);
+			} else if (pr->sfail == F_NONE && pg.n > 0) {
+				if (pr->first == 0 || pg.c[0].t < pr->first)
+					pr->first = pg.c[0].t;
+				if (pg.c[pg.n - 1].t > pr->last)
+					pr->last = pg.c[pg.n - 1].t;
+				pr->rows += changed;
+				x->rows += changed;
+			}
+			free(pg.c);
+			continue;
+		}
+		/* PAIR_END: the fetcher is done with pr. */
+		if (pr->sfail != F_NONE) {
+			pr->fail = pr->sfail;
+			memcpy(pr->err, pr->serr, sizeof(pr->err));
+		}
+		x->received += pr->received;
+		if (atomic_load(&x->stop) && pr->requests == 0)
+			continue;		/* skipped: never started */
+		pair_line(x, pr, bt_mono() - pr->t0);
+		if (pr->fail == F_NONE)
+			continue;
+		pair_failed(x, pr);
+		if (worst == F_NONE || bt_exit_worse(fail_exit(pr->fail),
+		    fail_exit(worst)) == fail_exit(pr->fail))
+			worst = pr->fail;
+		if (pr->fail == F_BAN) {
+			record_ban(x, x->ban_secs);
+			atomic_store(&x->stop, true);
+		} else if (pr->fail == F_STORE)
+			atomic_store(&x->stop, true);
+		if (pr->trips) {
+			bt_event(x->dry ? NULL : x->st, "CRITICAL",
+			    "circuit_breaker", NULL, NULL, NULL,
+			    "%ld pairs in a row failed on transport errors "
+			    "(last: %s); skipping the rest of this run",
+			    bt_conf_long("BT_CIRCUIT_BREAKER"), pr->err);
+			*rc = bt_exit_worse(*rc, BT_EX_UNAVAILABLE);
+		}
+	}
+	pthread_join(tid, NULL);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	return worst;
 }
 
 static void
@@ -559,10 +734,13 @@ server_time(struct ctx *x)
 		json_decref(o);
 	}
 	bt_http_resp_free(&r);
+	if (f == F_BAN) {
+		record_ban(x, x->ban_secs);
+		return fail_exit(f);
+	}
 	if (f != F_NONE) {
-		bt_event(x->dry ? NULL : x->st, f == F_BAN ? "CRITICAL" :
-		    "WARNING", "fetch_failed", NULL, NULL, NULL,
-		    "Binance is not answering: %s", err);
+		bt_event(x->dry ? NULL : x->st, "WARNING", "fetch_failed", NULL,
+		    NULL, NULL, "Binance is not answering: %s", err);
 		return fail_exit(f);
 	}
 	return 0;
@@ -574,19 +752,23 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 {
 	char **syms, **tfs, err[BT_ERRLEN];
 	int nsyms, ntfs, i, j, k = 0, cur, cnt, rc;
-	struct pairrun pr;
+	struct pairrun *prs, *pr;
 	struct bt_pair p;
-	int64_t last, from, now = bt_now_ms();
+	int64_t last, now = bt_now_ms();
 	enum fail worst = F_NONE;
 	bool stop = false;
 	json_t *stale, *rec;
-	double cov, t0;
+	double cov;
 
 	nsyms = bt_conf_list("BT_SYMBOLS", &syms);
 	ntfs = bt_conf_list("BT_TIMEFRAMES", &tfs);
 	if ((rc = server_time(x)) == 0) {
 		exchange_info(x, syms, nsyms);
-		if (x->weight_used >= 0 && x->status != NULL)
+		if (x->banned) {
+			record_ban(x, x->ban_secs);
+			rc = BT_EX_TEMPFAIL;
+			stop = true;
+		} else if (x->status != NULL)
 			for (i = 0; i < nsyms; i++)
 				if (strcmp(symbol_status(x, syms[i]),
 				    "TRADING") != 0)
@@ -594,52 +776,34 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 					    symbol_status(x, syms[i]));
 	} else
 		stop = true;
-	for (i = 0; i < nsyms && !stop; i++) {
-		for (j = 0; j < ntfs && !stop; j++) {
-			memset(&pr, 0, sizeof(pr));
-			pr.symbol = syms[i];
-			pr.tf = tfs[j];
-			pr.iv = bt_tf_ms(tfs[j]);
-			progress(x, "bt-fetch: %d/%d %s %s", ++k, nsyms * ntfs,
-			    syms[i], tfs[j]);
-			t0 = bt_mono();
-			last = -1;
-			if (bt_pair_get(x->db, syms[i], tfs[j], false, NULL, 0,
-			    &p, err) != 0 || bt_pair_last(x->db, &p, &last,
-			    err) != 0) {
-				pr.fail = F_STORE;
-				snprintf(pr.err, sizeof(pr.err), "%s", err);
-			} else {
+	if (!stop) {
+		if ((prs = calloc((size_t)(nsyms * ntfs), sizeof(*prs))) ==
+		    NULL)
+			abort();
+		for (i = 0; i < nsyms && !stop; i++)
+			for (j = 0; j < ntfs && !stop; j++) {
+				pr = &prs[k++];
+				pr->symbol = syms[i];
+				pr->tf = tfs[j];
+				pr->iv = bt_tf_ms(tfs[j]);
+				last = -1;
+				if (bt_pair_get(x->db, syms[i], tfs[j], false,
+				    NULL, 0, &p, err) != 0 ||
+				    bt_pair_last(x->db, &p, &last, err) != 0) {
+					bt_warnx("%s", err);
+					rc = bt_exit_worse(rc, BT_EX_IOERR);
+					stop = true;
+				}
 				if (repair_days > 0)
-					from = now - (int64_t)repair_days *
+					pr->from = now - (int64_t)repair_days *
 					    86400000;
 				else
-					from = last >= 0 ? last : since;
-				from -= from % pr.iv;
-				fetch_range(x, &pr, from, 0);
+					pr->from = last >= 0 ? last : since;
+				pr->from -= pr->from % pr->iv;
 			}
-			pair_line(x, &pr, bt_mono() - t0);
-			if (pr.fail != F_NONE) {
-				pair_failed(x, &pr);
-				if (worst == F_NONE ||
-				    bt_exit_worse(fail_exit(pr.fail),
-				    fail_exit(worst)) == fail_exit(pr.fail))
-					worst = pr.fail;
-			}
-			if (pr.fail == F_BAN || pr.fail == F_STORE)
-				stop = true;
-			x->breaker = pr.fail == F_TRANSPORT ? x->breaker + 1 :
-			    0;
-			if (x->breaker >= bt_conf_long("BT_CIRCUIT_BREAKER")) {
-				bt_event(x->dry ? NULL : x->st, "CRITICAL",
-				    "circuit_breaker", NULL, NULL, NULL,
-				    "%d pairs in a row failed on transport "
-				    "errors (last: %s); skipping the rest of "
-				    "this run", x->breaker, pr.err);
-				stop = true;
-				rc = bt_exit_worse(rc, BT_EX_UNAVAILABLE);
-			}
-		}
+		if (!stop)
+			worst = fetch_pairs(x, prs, (size_t)k, &rc);
+		free(prs);
 	}
 	progress(x, "");
 	if (x->progress)
@@ -683,17 +847,15 @@ static int
 run_gaps(struct ctx *x)
 {
 	char *line = NULL, err[BT_ERRLEN];
-	size_t cap = 0;
+	size_t cap = 0, n = 0, i;
 	ssize_t len;
-	long lineno = 0, ngaps = 0;
-	struct bt_gap g;
-	struct pairrun pr;
+	long lineno = 0;
+	struct bt_gap g, *gaps = NULL;
+	struct pairrun *prs;
 	int rc = 0, r;
-	double t0;
+	enum fail worst;
 	json_t *rec;
 
-	if ((rc = server_time(x)) != 0)
-		return rc;
 	while ((len = getline(&line, &cap, stdin)) != -1) {
 		lineno++;
 		if ((r = bt_parse_gap(line, &g, err)) == 0)
@@ -709,25 +871,33 @@ run_gaps(struct ctx *x)
 			rc = bt_exit_worse(rc, BT_EX_DATAERR);
 			continue;
 		}
-		ngaps++;
-		memset(&pr, 0, sizeof(pr));
-		pr.symbol = g.symbol;
-		pr.tf = g.tf;
-		pr.iv = bt_tf_ms(g.tf);
-		t0 = bt_mono();
-		fetch_range(x, &pr, g.from, g.to);
-		pair_line(x, &pr, bt_mono() - t0);
-		if (pr.fail != F_NONE) {
-			pair_failed(x, &pr);
-			rc = bt_exit_worse(rc, fail_exit(pr.fail));
-		}
-		if (pr.fail == F_BAN || pr.fail == F_STORE)
-			break;
+		if ((gaps = realloc(gaps, (n + 1) * sizeof(*gaps))) == NULL)
+			abort();
+		gaps[n++] = g;
 	}
 	free(line);
+	if (n > 0) {
+		if ((r = server_time(x)) != 0) {
+			free(gaps);
+			return bt_exit_worse(rc, r);
+		}
+		if ((prs = calloc(n, sizeof(*prs))) == NULL)
+			abort();
+		for (i = 0; i < n; i++) {
+			prs[i].symbol = gaps[i].symbol;
+			prs[i].tf = gaps[i].tf;
+			prs[i].iv = bt_tf_ms(gaps[i].tf);
+			prs[i].from = gaps[i].from;
+			prs[i].to = gaps[i].to;
+		}
+		worst = fetch_pairs(x, prs, n, &rc);
+		rc = bt_exit_worse(rc, fail_exit(worst));
+		free(prs);
+	}
+	free(gaps);
 	rec = bt_rec("summary");
 	json_object_set_new(rec, "mode", json_string("gaps"));
-	json_object_set_new(rec, "gaps", json_integer(ngaps));
+	json_object_set_new(rec, "gaps", json_integer((json_int_t)n));
 	json_object_set_new(rec, "rows", json_integer(x->rows));
 	json_object_set_new(rec, "received", json_integer(x->received));
 	json_object_set_new(rec, "requests", json_integer(x->requests));
@@ -1057,6 +1227,7 @@ done:
 		json_decref(sum);
 	}
 out:
+	bt_parse_release();
 	free(ban);
 	free(x.delays);
 	json_decref(x.status);

@@ -265,6 +265,8 @@ int	 bt_parse_kline_csv(const char *name, const char *buf, size_t len,
 /* freqtrade JSON: [[ms,o,h,l,c,v],...]. */
 int	 bt_parse_freqtrade(const char *name, const char *buf, size_t len,
 	    int64_t iv, struct bt_candle **out, size_t *n, char *err);
+/* Frees the calling thread's parse arena (kline pages reuse one). */
+void	 bt_parse_release(void);
 /* A decimal as Binance writes it ("0.0163", "8.4E-7"); no nan, inf, hex. */
 int	 bt_parse_decimal(const char *s, size_t len, double *v);
 /* Checks one candle: finite, high >= max(o,c), low <= min(o,c), v >= 0. */

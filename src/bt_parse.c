@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,16 +18,19 @@
 /*
  * A page of 1000 klines is 12,000 small jansson values.  Allocating them
  * one by one from malloc cost more than everything else bt-fetch does, so
- * a page is parsed into an arena that is dropped whole afterwards.  The
- * arena allocator is installed only around that one json_loadb and the
- * decref of its result; nothing else uses jansson meanwhile.
+ * a page is parsed into an arena that is dropped whole afterwards.
+ * jansson's allocator is global, and bt-fetch parses on one thread while
+ * it prints on another, so the functions installed (once) dispatch on a
+ * thread-local flag: they are malloc and free everywhere except inside
+ * load_arena() and drop_arena() on the thread that called them.
  */
 struct arena {
 	char	*base;
 	size_t	 used, cap;
 	struct arena *prev;
 };
-static struct arena *arena;
+static _Thread_local struct arena *arena;
+static _Thread_local bool arena_on;
 
 static void *
 arena_alloc(size_t n)
@@ -34,6 +38,8 @@ arena_alloc(size_t n)
 	struct arena *a;
 	size_t cap;
 
+	if (!arena_on)
+		return malloc(n);
 	n = (n + 15) & ~(size_t)15;
 	if (arena == NULL || arena->used + n > arena->cap) {
 		cap = n > (1 << 20) ? n : (1 << 20);
@@ -54,7 +60,15 @@ arena_alloc(size_t n)
 static void
 arena_free(void *p)
 {
-	(void)p;		/* dropped with the arena */
+	if (!arena_on)
+		free(p);
+	/* else: dropped with the arena */
+}
+
+static void
+arena_install(void)
+{
+	json_set_alloc_funcs(arena_alloc, arena_free);
 }
 
 /* Keeps the newest (largest) block for the next page. */
@@ -73,23 +87,37 @@ arena_reset(void)
 	arena->used = 0;
 }
 
+/* Frees this thread's arena; for a thread that is done parsing. */
+void
+bt_parse_release(void)
+{
+	arena_reset();
+	if (arena != NULL) {
+		free(arena->base);
+		free(arena);
+		arena = NULL;
+	}
+}
+
 static json_t *
 load_arena(const char *body, size_t len, json_error_t *je)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	json_t *root;
 
-	json_set_alloc_funcs(arena_alloc, arena_free);
+	pthread_once(&once, arena_install);
+	arena_on = true;
 	root = json_loadb(body, len, 0, je);
-	json_set_alloc_funcs(malloc, free);
+	arena_on = false;
 	return root;
 }
 
 static void
 drop_arena(json_t *root)
 {
-	json_set_alloc_funcs(arena_alloc, arena_free);
+	arena_on = true;
 	json_decref(root);
-	json_set_alloc_funcs(malloc, free);
+	arena_on = false;
 	arena_reset();
 }
 

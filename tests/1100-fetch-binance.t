@@ -253,13 +253,14 @@ test_expect_success 'events printed are the events recorded' '
 test_expect_success 'a reader never fails while bt-fetch writes' '
 	fresh
 	test_expect_code 0 bt-fetch --tf 1d --since 2025-05-30 >/dev/null
-	{ bt-fetch --since 2024-11-01 >/dev/null 2>&1; touch $TRASH/writer.done; } &
-	i=0 fails=0 &&
-	while [ ! -e $TRASH/writer.done ] || [ $i -lt 20 ]; do
+	bt-fetch --since 2024-11-01 >/dev/null 2>&1 &
+	writer=$!
+	i=0 fails=0
+	while kill -0 $writer 2>/dev/null || [ $i -lt 20 ]; do
 		sqlite3 -readonly -cmd ".timeout 10000" $DB "select count(*) from ohlcv_h1" >/dev/null || fails=$((fails + 1))
 		i=$((i + 1))
-	done &&
-	wait &&
+	done
+	test_expect_code 0 wait $writer
 	say "reads: $i, failed: $fails" &&
 	test $fails = 0 && test $i -ge 20
 '

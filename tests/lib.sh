@@ -15,7 +15,9 @@ BT_SRC=${BT_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 DATA=$BT_SRC/tests/data
 export BT_SRC DATA
 
-TRASH=$(mktemp -d "${TMPDIR:-/tmp}/bt-test.$(basename "$0" .t).XXXXXX")
+# Trash directories live in the build tree, apart from other checkouts'.
+mkdir -p "$BT_SRC/build/trash"
+TRASH=$(mktemp -d "$BT_SRC/build/trash/$(basename "$0" .t).XXXXXX")
 export HOME="$TRASH" BT_HOME="$TRASH/home" BT_CONF="$TRASH/bt.conf"
 export TZ=UTC LC_ALL=C
 : >"$BT_CONF"

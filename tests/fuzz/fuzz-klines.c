@@ -13,5 +13,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bt_parse_klines((const char *)data, size, 3600000, &c, &n, err)
 	    == 0)
 		free(c);
+	bt_parse_release();
 	return 0;
 }
