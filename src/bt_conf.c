@@ -114,6 +114,38 @@ static struct key keys[] = {
 	{ "BT_TRADER_PIDFILE", K_PATH, "", 0, 0, NULL, "" },
 	{ "BT_TRADER_HEARTBEAT", K_PATH, "", 0, 0, NULL, "" },
 	{ "BT_TRADER_HEARTBEAT_MAX_AGE", K_INT, "120", 1, 86400, NULL, "" },
+	/* bt-digest: the volume policy (bt-digest(1)). */
+	{ "BT_DIGEST_MAX_PER_HOUR", K_INT, "10", 1, 10000, NULL, "" },
+	{ "BT_DIGEST_CRITICAL_RESERVE", K_INT, "2", 0, 10000, NULL, "" },
+	{ "BT_DIGEST_MAX_PARTS", K_INT, "3", 1, 100, NULL, "" },
+	{ "BT_DIGEST_REPEAT_MINUTES", K_NUM, "60", 0, 10080, NULL, "" },
+	{ "BT_DIGEST_HOUR", K_INT, "4", 0, 23, NULL, "" },
+	{ "BT_DIGEST_TIME_BUDGET", K_NUM, "40", 0, 3600, NULL, "" },
+	/* bt-watchdog: the probe and the decision matrix (bt-watchdog(1)). */
+	{ "BT_WATCHDOG_JOBS", K_LIST, "bt-fetch:60:60 bt-validate:1440:120 "
+	    "bt-backup:1440:120 bt-backtest:1440:240 bt-digest/daily:1440:120",
+	    0, 0, NULL, "" },
+	{ "BT_WATCHDOG_REPEAT_HOURS", K_NUM, "4", 0, 8760, NULL, "" },
+	{ "BT_WATCHDOG_GDB", K_BOOL, "1", 0, 1, NULL, "" },
+	{ "BT_BACKTEST_LOG", K_PATH, "logs/bt-backtest.log", 0, 0, NULL, "" },
+	{ "BT_BACKTEST_HUNG_SECONDS", K_INT, "120", 1, 86400, NULL, "" },
+	{ "BT_BACKTEST_STALL_GRACE_MINUTES", K_NUM, "15", 0, 1440, NULL, "" },
+	{ "BT_BACKTEST_MISSED_MINUTES", K_NUM, "15", 0, 1440, NULL, "" },
+	{ "BT_BACKTEST_KILL_WAIT", K_NUM, "30", 0, 600, NULL, "" },
+	{ "BT_BACKTEST_MAX_RESTARTS", K_INT, "3", 0, 1000, NULL, "" },
+	{ "BT_BACKTEST_RESTART_CMD", K_STR, "", 0, 0, NULL, "" },
+	{ "BT_BACKTEST_CPU_PCT", K_NUM, "90", 1, 100000, NULL, "" },
+	{ "BT_BACKTEST_CPU_MINUTES", K_NUM, "10", 0, 1440, NULL, "" },
+	{ "BT_AUTO_REFETCH", K_BOOL, "1", 0, 1, NULL, "" },
+	{ "BT_REFETCH_CMD", K_STR, "bt-fetch --repair 7", 0, 0, NULL, "" },
+	{ "BT_REFETCH_INTERVAL_MINUTES", K_NUM, "30", 0, 10080, NULL, "" },
+	{ "BT_REFETCH_MAX_FAILURES", K_INT, "3", 1, 1000, NULL, "" },
+	{ "BT_AUTO_RESTORE", K_BOOL, "1", 0, 1, NULL, "" },
+	{ "BT_RESTORE_CMD", K_STR, "bt-backup --restore", 0, 0, NULL, "" },
+	{ "BT_AUTO_ROLLBACK", K_BOOL, "0", 0, 1, NULL, "" },
+	{ "BT_ROLLBACK_CMD", K_STR, "bt-backup --rollback 48", 0, 0, NULL,
+	    "" },
+	{ "BT_HEARTBEAT_TIMEOUT", K_NUM, "10", 0.001, 600, NULL, "" },
 	{ NULL, K_STR, NULL, 0, 0, NULL, "" }
 };
 

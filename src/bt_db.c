@@ -327,6 +327,32 @@ static const char *state_v1 =
 	"INSERT INTO bt_meta VALUES ('schema_version', 1);";
 
 /*
+ * Version 2: what bt-digest sent (for the hourly cap and the daily
+ * digest) and what bt-watchdog did (for the restart budget).
+ */
+static const char *state_v2 =
+	"CREATE TABLE sends("
+	"  id INTEGER PRIMARY KEY,"
+	"  ts INTEGER NOT NULL,"
+	"  chat TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  events INTEGER NOT NULL,"
+	"  part INTEGER NOT NULL DEFAULT 1,"
+	"  parts INTEGER NOT NULL DEFAULT 1,"
+	"  head TEXT);"
+	"CREATE INDEX sends_ts ON sends(ts);"
+	"CREATE TABLE actions("
+	"  id INTEGER PRIMARY KEY,"
+	"  ts INTEGER NOT NULL,"
+	"  prog TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT,"
+	"  ok INTEGER,"
+	"  detail TEXT);"
+	"CREATE INDEX actions_ts ON actions(action, ts);"
+	"UPDATE bt_meta SET value=2 WHERE key='schema_version';";
+
+/*
  * Brings a file's schema to `want', creating it from nothing.  A file
  * whose version is newer than this binary knows is refused untouched.
  */
@@ -380,7 +406,9 @@ migrate(sqlite3 *db, bool store, bool rw, bool plain_ok, char *err)
 		goto fail;
 	if (v == 0)
 		rc = store ? create_store(db, err) : bt_exec(db, state_v1, err);
-	/* Later versions: `if (v < 2) ...' steps go here. */
+	/* Later versions: `if (v < N) ...' steps go here. */
+	if (rc == 0 && !store && v < 2)
+		rc = bt_exec(db, state_v2, err);
 	if (rc != 0)
 		goto fail;
 	return bt_commit(db, err);

@@ -697,6 +697,7 @@ bt_proc_start_ticks(long pid)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	p++;
+	/* After the comm: skip fields 3 (state) to 21; 22 is next. */
 	for (field = 3; field < 22 && *p != '\0'; field++) {
 		while (*p == ' ')
 			p++;
