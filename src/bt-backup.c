@@ -74,10 +74,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: bt-backup [-nqv] [-d db] [--offsite dir]\n"
-	    "       bt-backup --vacuum [-qv] [-d db]\n"
+	    "usage: bt-backup [-nqv] [-d db] [--offsite dir] [--if-due]\n"
+	    "       bt-backup --vacuum [-qv] [-d db] [--if-due]\n"
 	    "       bt-backup --verify [-qv]\n"
-	    "       bt-backup --test-restore [-qv] [-d db]\n"
+	    "       bt-backup --test-restore [-qv] [-d db] [--if-due]\n"
 	    "       bt-backup --restore [-nqv] [-d db] [--state] [--force]\n"
 	    "       bt-backup --rollback hours [-nqv] [-d db] [--state] "
 	    "[--force]\n");
@@ -1849,6 +1849,7 @@ static const struct option longopts[] = {
 	{ "rollback", required_argument, NULL, 'B' },
 	{ "state", no_argument, NULL, 'S' },
 	{ "force", no_argument, NULL, 'F' },
+	{ "if-due", no_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1858,7 +1859,8 @@ main(int argc, char *argv[])
 	struct ctx x;
 	char err[BT_ERRLEN], owner[256], *end;
 	int ch, rc, nmodes = 0;
-	int64_t run = -1;
+	int64_t run = -1, slot;
+	bool if_due = false, due;
 	json_t *sum;
 	static const char *jobs[] = { "", "vacuum", "verify", "test-restore",
 	    "restore", "rollback" };
@@ -1922,6 +1924,9 @@ main(int argc, char *argv[])
 		case 'F':
 			x.force = true;
 			break;
+		case 'D':
+			if_due = true;
+			break;
 		case 'h':
 		default:
 			usage();
@@ -1932,7 +1937,8 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
-	if (argc != 0 || nmodes > 1 ||
+	if (argc != 0 || nmodes > 1 || (if_due && x.mode != M_BACKUP &&
+	    x.mode != M_VACUUM && x.mode != M_TEST) || (if_due && x.dry) ||
 	    (x.offsite != NULL && x.mode != M_BACKUP) ||
 	    ((x.state || x.force) && x.mode != M_RESTORE &&
 	    x.mode != M_ROLLBACK) ||
@@ -1968,6 +1974,25 @@ main(int argc, char *argv[])
 		/* Events then go to stdout only; the work goes on. */
 		bt_warnx("%s", err);
 		x.st = NULL;
+	}
+	/* The daily backup, weekly vacuum, monthly restore test (bt(7)). */
+	if (if_due) {
+		if (x.st == NULL) {
+			rc = BT_EX_IOERR;
+			goto out;
+		}
+		if ((rc = bt_due(x.st, "bt-backup", jobs[x.mode], 0,
+		    bt_conf(x.mode == M_BACKUP ? "BT_BACKUP_SLOT" :
+		    x.mode == M_VACUUM ? "BT_VACUUM_SLOT" :
+		    "BT_TEST_RESTORE_SLOT"), &due, &slot, err)) != 0) {
+			bt_warnx("%s", err);
+			goto out;
+		}
+		if (!due) {
+			bt_not_due(*jobs[x.mode] ? jobs[x.mode] : "backup",
+			    slot);
+			goto out;
+		}
 	}
 	if (x.st != NULL && !x.dry &&
 	    (run = bt_run_begin(x.st, jobs[x.mode], err)) < 0) {

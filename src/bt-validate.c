@@ -4,6 +4,7 @@
  * integrity check.
  *
  *	bt-validate [-nqv] [-d db] [--full] [--integrity quick | full] [--tf list]
+ *	    [--if-due]
  *	bt-validate --gaps [-v] [-d db] [--full] [--tf list]
  *	bt-validate --accept [symbol tf from to [note]]
  *
@@ -69,7 +70,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: bt-validate [-nqv] [-d db] [--full] [--integrity quick | full] "
-	    "[--tf list]\n"
+	    "[--tf list] [--if-due]\n"
 	    "       bt-validate --gaps [-v] [-d db] [--full] [--tf list]\n"
 	    "       bt-validate --accept [symbol tf from to [note]]\n");
 	exit(BT_EX_USAGE);
@@ -1319,6 +1320,7 @@ static const struct option longopts[] = {
 	{ "integrity", required_argument, NULL, 'I' },
 	{ "tf", required_argument, NULL, 'T' },
 	{ "accept", no_argument, NULL, 'A' },
+	{ "if-due", no_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1331,7 +1333,9 @@ main(int argc, char *argv[])
 	size_t ndirty = 0;
 	char err[BT_ERRLEN], owner[256], *path = NULL, *spath = NULL, *lp;
 	int ch, rc, orc, fd;
-	bool accept = false, schema_ok;
+	bool accept = false, schema_ok, if_due = false, tf_opt = false, due;
+	const char *job;
+	int64_t slot;
 	int64_t run = -1;
 	double t0 = bt_mono();
 	json_t *sum, *rsum;
@@ -1374,9 +1378,13 @@ main(int argc, char *argv[])
 			break;
 		case 'T':
 			rc = bt_conf_set("BT_TIMEFRAMES", optarg, err);
+			tf_opt = true;
 			break;
 		case 'A':
 			accept = true;
+			break;
+		case 'D':
+			if_due = true;
 			break;
 		case 'h':
 		default:
@@ -1390,8 +1398,15 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if ((!accept && argc > 0) || (accept && (x.gaps || x.full ||
-	    x.integrity || x.dry)) || (x.gaps && x.integrity))
+	    x.integrity || x.dry || if_due)) || (x.gaps && x.integrity) ||
+	    (if_due && (x.gaps || x.dry)))
 		usage();
+	/*
+	 * The job a run counts for: the weekly full check, the daily routine
+	 * run over every timeframe, or a gate restricted by --tf (which
+	 * never stands in for the daily run).
+	 */
+	job = x.full ? "full" : tf_opt ? "tf" : "";
 	x.maxf = bt_conf_long("BT_VALIDATE_MAX_FINDINGS");
 	x.ntfs = bt_conf_list("BT_TIMEFRAMES", &x.tfs);
 	/* --full without --integrity reads the whole file anyway. */
@@ -1428,8 +1443,20 @@ main(int argc, char *argv[])
 	}
 	if ((rc = load_accepted(&x)) != 0)
 		goto out;
+	if (if_due) {
+		if ((rc = bt_due(x.st, "bt-validate", job, 1, bt_conf(x.full ?
+		    "BT_VALIDATE_FULL_SLOT" : "BT_VALIDATE_SLOT"), &due, &slot,
+		    err)) != 0) {
+			bt_warnx("%s", err);
+			goto out;
+		}
+		if (!due) {
+			bt_not_due(*job ? job : "daily", slot);
+			goto out;
+		}
+	}
 	if (!x.dry && !x.gaps) {
-		if ((run = bt_run_begin(x.st, x.full ? "full" : "", err)) < 0) {
+		if ((run = bt_run_begin(x.st, job, err)) < 0) {
 			rc = (int)-run;
 			bt_warnx("%s", err);
 			goto out;

@@ -224,6 +224,12 @@ int	 bt_event(sqlite3 *st, const char *severity, const char *kind,
 int	 bt_event_record(sqlite3 *st, json_t *ev, char *err);
 int	 bt_dirty_add(sqlite3 *st, const char *symbol, const char *tf,
 	    int64_t from, int64_t to, char *err);
+/* Scheduled slots ("03:00", "sun 03:00", "1 05:00") and due checks. */
+int	 bt_slot_latest(const char *spec, int64_t now, int64_t *slot,
+	    char *err);
+int	 bt_due(sqlite3 *st, const char *prog, const char *job, int okmax,
+	    const char *spec, bool *due, int64_t *slot, char *err);
+void	 bt_not_due(const char *job, int64_t slot);
 int	 bt_kv_get(sqlite3 *st, const char *key, char **val, char *err);
 int	 bt_kv_set(sqlite3 *st, const char *key, const char *val, char *err);
 

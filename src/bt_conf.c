@@ -18,7 +18,7 @@
 
 #include "bt.h"
 
-enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_LIST, K_DELAYS, K_URL, K_PATH,
+enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_LIST, K_DELAYS, K_URL, K_PATH, K_SLOT,
     K_SYMBOLS, K_TFS, K_TIME, K_SECRET };
 
 struct key {
@@ -86,6 +86,12 @@ static struct key keys[] = {
 	{ "STALENESS_ALERT_THRESHOLD_M15_MINUTES", K_NUM, "120", 0.001,
 	    5256000, NULL, "" },
 	{ "BT_COVERAGE_MIN", K_NUM, "0.95", 0, 1, NULL, "" },
+	/* Slots of the daily jobs, for --if-due (the seed's schedule). */
+	{ "BT_VALIDATE_SLOT", K_SLOT, "01:00", 0, 0, NULL, "" },
+	{ "BT_VALIDATE_FULL_SLOT", K_SLOT, "sun 01:00", 0, 0, NULL, "" },
+	{ "BT_BACKUP_SLOT", K_SLOT, "03:00", 0, 0, NULL, "" },
+	{ "BT_VACUUM_SLOT", K_SLOT, "sun 03:00", 0, 0, NULL, "" },
+	{ "BT_TEST_RESTORE_SLOT", K_SLOT, "1 05:00", 0, 0, NULL, "" },
 	/* The daily backtest (the seed's .env names). */
 	{ "BACKTEST_ENABLED", K_BOOL, "1", 0, 1, NULL, "" },
 	{ "BACKTEST_START_HOUR", K_INT, "23", 0, 23, NULL, "" },
@@ -201,7 +207,7 @@ parse_num(const char *s, double *v)
 static int
 check(const struct key *k, const char *v, char *why, size_t len)
 {
-	char **list;
+	char **list, tmp[BT_ERRLEN];
 	double d;
 	int n, i, rc = 0;
 	int64_t ms;
@@ -232,6 +238,13 @@ check(const struct key *k, const char *v, char *why, size_t len)
 		if (d < k->min || d > k->max) {
 			snprintf(why, len, "%s is outside %g..%g", v, k->min,
 			    k->max);
+			return -1;
+		}
+		return 0;
+	case K_SLOT:
+		if (bt_slot_latest(v, 1700000000000LL, &ms, tmp) == -1) {
+			snprintf(why, len, "'%s' is not a slot (HH:MM, DAY HH:MM "
+			    "with DAY sun..sat, or 1..28 HH:MM)", v);
 			return -1;
 		}
 		return 0;

@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bt.h"
@@ -1134,6 +1135,104 @@ bt_run_end(sqlite3 *st, int64_t run, int code, json_t *summary, char *err)
 		return bt_sqlite_ex(rc);
 	}
 	return bt_commit(st, err);
+}
+
+/* --------------------------------------------------------------- due */
+
+/*
+ * A slot: "HH:MM" (every day), "sun HH:MM" (a weekday) or "1 HH:MM" (a
+ * day of the month, 1..28), UTC.  The latest slot at or before now.
+ */
+int
+bt_slot_latest(const char *spec, int64_t now, int64_t *slot, char *err)
+{
+	static const char *dows[] = { "sun", "mon", "tue", "wed", "thu", "fri",
+	    "sat" };
+	char word[8] = "", ts[32];
+	int h, m, dow = -1, mday = 0, i, n;
+	int64_t day, t;
+	time_t tt;
+	struct tm tm;
+
+	if (sscanf(spec, "%2d:%2d%n", &h, &m, &n) == 2 && spec[n] == '\0')
+		;
+	else if (sscanf(spec, "%7s %2d:%2d%n", word, &h, &m, &n) == 3 &&
+	    spec[n] == '\0') {
+		for (i = 0; i < 7; i++)
+			if (strcmp(word, dows[i]) == 0)
+				dow = i;
+		if (dow < 0 && ((mday = atoi(word)) < 1 || mday > 28 ||
+		    strspn(word, "0123456789") != strlen(word)))
+			goto bad;
+	} else
+		goto bad;
+	if (h > 23 || m > 59 || h < 0 || m < 0)
+		goto bad;
+	/* Walk back a day at a time: at most 31 steps. */
+	day = now - now % 86400000;
+	for (i = 0; i < 62; i++, day -= 86400000) {
+		t = day + (int64_t)h * 3600000 + (int64_t)m * 60000;
+		if (t > now)
+			continue;
+		tt = (time_t)(day / 1000);
+		gmtime_r(&tt, &tm);
+		if ((dow >= 0 && tm.tm_wday != dow) ||
+		    (mday > 0 && tm.tm_mday != mday))
+			continue;
+		*slot = t;
+		return 0;
+	}
+bad:
+	snprintf(err, BT_ERRLEN, "'%s' is not a slot (HH:MM, DAY HH:MM with "
+	    "DAY sun..sat, or 1..28 HH:MM)", spec);
+	(void)ts;
+	return -1;
+}
+
+/*
+ * contracts.md: a daily job is due when no run that succeeded started at
+ * or after the latest scheduled slot.  `okmax' is the largest exit code
+ * that counts as success (1 for the checkers, whose 1 is a finding).
+ */
+int
+bt_due(sqlite3 *st, const char *prog, const char *job, int okmax,
+    const char *spec, bool *due, int64_t *slot, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (bt_slot_latest(spec, bt_now_ms(), slot, err) == -1)
+		return BT_EX_CONFIG;
+	if ((q = bt_stmt(st, "SELECT count(*) FROM runs WHERE prog=?1 AND "
+	    "job=?2 AND exit BETWEEN 0 AND ?3 AND started >= ?4", err)) ==
+	    NULL)
+		return BT_EX_SOFTWARE;
+	sqlite3_bind_text(q, 1, prog, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, job, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 3, okmax);
+	sqlite3_bind_int64(q, 4, *slot);
+	rc = sqlite3_step(q);
+	*due = rc == SQLITE_ROW && sqlite3_column_int64(q, 0) == 0;
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW) {
+		snprintf(err, BT_ERRLEN, "runs: %s", sqlite3_errmsg(st));
+		return bt_sqlite_ex(rc);
+	}
+	return 0;
+}
+
+/* The line a job that is not due prints. */
+void
+bt_not_due(const char *job, int64_t slot)
+{
+	char ts[32];
+	json_t *rec = bt_rec("not_due");
+
+	json_object_set_new(rec, "job", json_string(job));
+	json_object_set_new(rec, "slot", json_string(bt_fmt_time(slot, ts)));
+	json_object_set_new(rec, "message", json_string("a run since the "
+	    "latest slot succeeded; nothing to do"));
+	bt_emit(rec);
 }
 
 static unsigned long event_seq;
