@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ struct series {
 	int64_t		*t;		/* open times */
 	int64_t		 tclose;	/* close time of the last bar */
 	double		*o, *h, *l, *c;
+	bool		 borrowed;	/* the arrays are r->ohlc's */
 };
 
 /* Events a strategy emits on a bar's close. */
@@ -195,6 +197,7 @@ struct indc {
 	int		 kind;
 	double		 p1, p2;
 	double		*v;
+	size_t		 cap;
 };
 enum { I_SMA, I_EMA, I_RSI, I_BBU, I_BBM, I_BBL, I_MAXH, I_MINL };
 
@@ -217,6 +220,7 @@ struct run {
 	/* Input. */
 	char		*dbpath;
 	sqlite3		*db;
+	struct bt_ohlc	 ohlc;			/* reused from pair to pair */
 	struct src	*srcs;
 	size_t		 nsrc;
 	char		**syms;
@@ -236,7 +240,7 @@ struct run {
 	struct ev	*ev;
 	size_t		 nev, evcap;
 	struct indc	*cache;
-	size_t		 ncache, cachecap;
+	size_t		 ncache, cachecap, nfree;
 	/* Totals. */
 	uint64_t	 bar_steps;
 	double		 sim_secs;
@@ -495,7 +499,8 @@ is_due(int64_t *slot_out, char *why, size_t len)
 static void
 series_free(struct series *s)
 {
-	free(s->t);
+	if (!s->borrowed)
+		free(s->t);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -539,8 +544,8 @@ static int
 load_store(struct run *r, const char *sym, struct series *s, char *err)
 {
 	struct bt_pair p;
-	struct bt_candle *c = NULL;
-	size_t n = 0, keep, w0;
+	struct bt_ohlc *d = &r->ohlc;
+	size_t keep, w0;
 	int64_t to = r->to >= 0 ? r->to : INT64_MAX, lo;
 	bool all = r->warmup < 0 && !r->ex.compat;
 	int rc;
@@ -555,30 +560,35 @@ load_store(struct run *r, const char *sym, struct series *s, char *err)
 	if (r->from < 0) {
 		keep = (size_t)r->last + (all || r->ex.compat ? 0 :
 		    (size_t)r->warmup);
-		rc = bt_candles_load(r->db, &p, 0, to, all ? 0 : keep, &c, &n,
-		    err);
-		w0 = n > (size_t)r->last ? n - (size_t)r->last : 0;
+		rc = bt_ohlc_load(r->db, &p, 0, to, all ? 0 : keep, d, err);
+		w0 = d->n > (size_t)r->last ? d->n - (size_t)r->last : 0;
 	} else {
 		lo = r->ex.compat ? r->from : all ? 0 :
 		    r->from - r->warmup * p.iv;
-		rc = bt_candles_load(r->db, &p, lo < 0 ? 0 : lo, to, 0, &c, &n,
-		    err);
-		for (w0 = 0; w0 < n && c[w0].t < r->from; w0++)
+		rc = bt_ohlc_load(r->db, &p, lo < 0 ? 0 : lo, to, 0, d, err);
+		for (w0 = 0; w0 < d->n && d->t[w0] < r->from; w0++)
 			;
 	}
-	if (rc != 0) {
-		free(c);
+	if (rc != 0)
 		return rc;
-	}
-	if (n - w0 < 2) {
+	if (d->n - w0 < 2) {
 		snprintf(err, BT_ERRLEN, "%s %s: %zu candle%s in the window, "
-		    "need 2", sym, r->tf, n - w0, n - w0 == 1 ? "" : "s");
-		free(c);
+		    "need 2", sym, r->tf, d->n - w0, d->n - w0 == 1 ? "" : "s");
 		return 1;
 	}
-	series_set(s, sym, p.iv, c, n);
+	series_free(s);
+	snprintf(s->symbol, sizeof(s->symbol), "%s", sym);
+	s->iv = p.iv;
+	s->n = d->n;
 	s->w0 = w0;
-	free(c);
+	s->t = d->t;		/* r->ohlc keeps the arrays */
+	s->o = d->o;
+	s->h = d->h;
+	s->l = d->l;
+	s->c = d->c;
+	s->borrowed = true;
+	/* The store holds closed candles only (bt-fetch). */
+	s->tclose = d->t[d->n - 1] + p.iv - 1;
 	return 0;
 }
 
@@ -1197,13 +1207,15 @@ bar_at(const struct series *s, int64_t t)
 
 /* ------------------------------------------------------------ indicators */
 
+/* Forgets the cached values; the arrays stay for the next symbol. */
 static void
 cache_clear(struct run *r)
 {
 	size_t i;
 
 	for (i = 0; i < r->ncache; i++)
-		free(r->cache[i].v);
+		r->cache[i].kind = -1;
+	r->nfree = r->ncache;
 	r->ncache = 0;
 }
 
@@ -1215,12 +1227,17 @@ cache_put(struct run *r, int kind, double p1, double p2, size_t n)
 	if (r->ncache == r->cachecap) {
 		r->cachecap = r->cachecap ? r->cachecap * 2 : 16;
 		r->cache = xrealloc(r->cache, r->cachecap, sizeof(*r->cache));
+		memset(r->cache + r->ncache, 0, (r->cachecap - r->ncache) *
+		    sizeof(*r->cache));
 	}
 	e = &r->cache[r->ncache++];
+	if (r->ncache > r->nfree || e->cap < n) {
+		e->v = xrealloc(e->v, n, sizeof(double));
+		e->cap = n;
+	}
 	e->kind = kind;
 	e->p1 = p1;
 	e->p2 = p2;
-	e->v = xcalloc(n, sizeof(double));
 	return e->v;
 }
 
@@ -1906,15 +1923,21 @@ decide(struct sim *m, const struct ev *ev, size_t nev, size_t k,
 	return k;
 }
 
-/* Marks bars [i, to) to market at their close. */
+/*
+ * Marks bars [i, to) to market at their close.  The hot loop of every
+ * simulation: the accumulator lives in locals here (through the struct
+ * it would round-trip memory on every bar), bar w0 was fed already.
+ */
 static inline void
 mark(struct sim *m, size_t i, size_t to)
 {
 	struct acc *a = m->so->acc;
 	const double *c = m->s->c;
-	double cash = m->cash, u = m->u, e;
+	double cash = m->cash, u = m->u, e, r;
 	double *eq = m->so->eq, *pos = m->so->pos;
-	size_t w0 = m->s->w0;
+	double sr, sr2, sneg, eprev, peak, mine;
+	size_t w0 = m->s->w0, z, k = to - i;
+	bool ruined;
 
 	if (i >= to)
 		return;
@@ -1924,14 +1947,53 @@ mark(struct sim *m, size_t i, size_t to)
 			acc_flat(a, i + 1, to, cash);
 		return;
 	}
+	sr = a->sr;
+	sr2 = a->sr2;
+	sneg = a->sneg;
+	eprev = a->eprev;
+	peak = a->peak;
+	mine = a->mine;
+	z = a->z;
+	ruined = a->ruined;
 	for (; i < to; i++) {
 		e = cash + u * c[i];
-		acc_bar(a, i, e);
-		if (eq != NULL)
+		r = e / eprev - 1;
+		eprev = e;
+		sr += r;
+		sr2 += r * r;
+		if (r < 0) {
+			sneg += r * r;
+			if (r <= -1)
+				ruined = true;
+		}
+		if (e >= peak) {
+			if (i > z + 1) {
+				a->z = z;
+				a->peak = peak;
+				a->mine = mine;
+				dd_period(a, i);
+			}
+			peak = mine = e;
+			z = i;
+		} else if (e < mine)
+			mine = e;
+		if (eq != NULL) {
 			eq[i - w0] = e;
-		if (pos != NULL)
 			pos[i - w0] = u;
+		}
 	}
+	a->sr = sr;
+	a->sr2 = sr2;
+	a->sneg = sneg;
+	a->eprev = a->elast = eprev;
+	a->peak = peak;
+	a->mine = mine;
+	a->z = z;
+	a->ruined = ruined;
+	a->nb += k;
+	a->nre += k;
+	a->nr += k;
+	a->ilast = to - 1;
 }
 
 /*
@@ -3152,6 +3214,15 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	double t_start = bt_mono();
 
+#ifdef M_MMAP_THRESHOLD
+	/*
+	 * Keep freed memory for reuse: every symbol allocates arrays of the
+	 * same sizes, and on a VM a fresh page fault costs more than the
+	 * simulation of the bar it holds.  RSS is what the run uses anyway.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
 	memset(r, 0, sizeof(*r));
 	r->from = r->to = -1;
 	r->warmup = -1;
@@ -3488,6 +3559,14 @@ main(int argc, char *argv[])
 			bt_warnx("%s", err);
 			goto fail;
 		}
+		/*
+		 * Each pair is read once, in order: a page cache bigger than
+		 * a pair's pages only costs fresh memory.
+		 */
+		if ((rc = bt_exec(r->db, "PRAGMA cache_size=-1024", err)) != 0) {
+			bt_warnx("%s", err);
+			goto fail;
+		}
 	}
 	if (r->sigfile != NULL && (rc = load_signals(r)) != 0)
 		goto fail;
@@ -3619,6 +3698,7 @@ out:
 		bt_warnx("%s: %s", r->equity_path, strerror(errno));
 		r->exit = bt_exit_worse(r->exit, BT_EX_IOERR);
 	}
+	bt_ohlc_free(&r->ohlc);
 	bt_close(r->db);
 	return bt_finish(r->exit);
 }
