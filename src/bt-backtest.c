@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -370,77 +371,73 @@ status_write(const char *state, int code, const struct run *r)
 }
 
 /*
- * A test hook, never needed in production: BT_TEST_HOLD="N[,M...]:fifo"
- * makes the job stop after N symbols, write its pid into the FIFO, and
- * wait until something is written back.  Tests use it to kill or signal
- * the job at a known point without sleeping.  A signal ends the wait.
+ * A test hook, never needed in production: BT_TEST_HOLD="N[,M...]:dir"
+ * makes the job pause after N symbols.  It opens the FIFO dir/in (read
+ * and write, so it never blocks), writes its pid into the FIFO dir/out,
+ * then waits until something is written into dir/in, a signal arrives,
+ * or its timeout expires.  Tests kill, signal or time out the job at a
+ * known point this way without sleeping.
  */
 static void
 test_hold(const struct run *r)
 {
-	const char *spec, *path;
-	char buf[64], *list, *tok, *save = NULL;
-	long at;
+	const char *spec, *dir;
+	char buf[64], path[PATH_MAX], *list, *tok, *save = NULL;
 	bool match = false;
-	int fd;
+	struct pollfd pfd;
+	double left;
+	int in, out;
 	ssize_t n;
 
 	if ((spec = getenv("BT_TEST_HOLD")) == NULL ||
-	    (path = strchr(spec, ':')) == NULL || job.held == (long)r->done)
+	    (dir = strchr(spec, ':')) == NULL || job.held == (long)r->done)
 		return;
-	if ((list = strndup(spec, (size_t)(path - spec))) == NULL)
+	if ((list = strndup(spec, (size_t)(dir - spec))) == NULL)
 		abort();
-	path++;
+	dir++;
 	for (tok = strtok_r(list, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		at = strtol(tok, NULL, 10);
-		if (at == (long)r->done)
+	    tok = strtok_r(NULL, ",", &save))
+		if (strtol(tok, NULL, 10) == (long)r->done)
 			match = true;
-	}
 	free(list);
 	if (!match)
 		return;
 	job.held = (long)r->done;
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+	snprintf(path, sizeof(path), "%s/in", dir);
+	if ((in = open(path, O_RDWR | O_CLOEXEC)) == -1)
 		return;
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		bt_warnx("BT_TEST_HOLD: write: %s", strerror(errno));
-	close(fd);
-	if (got_signal || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	close(fd);
+	snprintf(path, sizeof(path), "%s/out", dir);
+	if ((out = open(path, O_WRONLY | O_CLOEXEC)) != -1) {
+		n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+		if (write(out, buf, (size_t)n) != n)
+			bt_warnx("BT_TEST_HOLD: write: %s", strerror(errno));
+		close(out);
+		pfd.fd = in;
+		pfd.events = POLLIN;
+		left = job.timeout - (bt_mono() - job.t0);
+		if (!got_signal && left > 0)
+			(void)poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (pfd.revents & POLLIN)
+			(void)read(in, buf, sizeof(buf));
+	}
+	close(in);
 }
 
 /* 0 to go on; -1 when the job must stop (job.stop says why). */
 static int
 tick(const struct run *r)
 {
-	double now;
-
 	if (!job.on)
 		return 0;
-	if (job.stop != NULL)
-		return -1;
-	if (got_signal) {
-		job.stop = got_signal == SIGINT ? "SIGINT" : "SIGTERM";
-		return -1;
-	}
-	now = bt_mono();
-	if (now - job.t0 >= job.timeout) {
-		job.stop = "timeout";
-		return -1;
-	}
-	if (now - job.beat_at >= job.beat_every)
+	if (job.stop == NULL && bt_mono() - job.beat_at >= job.beat_every)
 		status_write("running", 0, r);
-	test_hold(r);
-	if (got_signal) {
+	if (job.stop == NULL)
+		test_hold(r);
+	if (job.stop == NULL && got_signal)
 		job.stop = got_signal == SIGINT ? "SIGINT" : "SIGTERM";
-		return -1;
-	}
-	return 0;
+	if (job.stop == NULL && bt_mono() - job.t0 >= job.timeout)
+		job.stop = "timeout";
+	return job.stop != NULL ? -1 : 0;
 }
 
 /*
@@ -2316,13 +2313,25 @@ line_head(const struct run *r, const char *event, const struct series *s,
 	return o;
 }
 
+/* ",v" in the shortest form that reads back as the same double. */
 static void
 csv_num(FILE *fp, double v)
 {
-	if (isfinite(v))
-		fprintf(fp, ",%.17g", v);
-	else
+	char buf[40];
+	int prec;
+
+	if (!isfinite(v)) {
 		fputc(',', fp);
+		return;
+	}
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	if (prec == 17)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fprintf(fp, ",%s", buf);
 }
 
 static void

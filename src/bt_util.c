@@ -684,7 +684,8 @@ bt_proc_start_ticks(long pid)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	p++;
-	for (field = 2; field < 22 && *p != '\0'; field++) {
+	/* p is at field 3 (state): skip fields 3..21. */
+	for (field = 3; field < 22 && *p != '\0'; field++) {
 		while (*p == ' ')
 			p++;
 		while (*p != ' ' && *p != '\0')
