@@ -2115,7 +2115,7 @@ compat_fill(struct sim *m, size_t i)
 }
 
 /*
- * The backtesting.py-compatible engine (bt-backtest(1), COMPATIBILITY):
+ * The backtesting.py-compatible engine (bt-backtest(1), BACKTESTING.PY MODE):
  * decisions from bar `start' (the first with every indicator valid, plus
  * one), equity = cash + unrealised PnL, open trades closed at the last
  * bar's open.  so->eq must hold s->n values; the accumulator is fed by
@@ -3144,6 +3144,39 @@ open_out(const char *path, const char *header)
 	return fp;
 }
 
+/* Frees what a run holds, so leak checkers see only real leaks. */
+static void
+run_free(struct run *r)
+{
+	size_t i;
+	int g;
+
+	for (i = 0; i < r->cachecap; i++)
+		free(r->cache[i].v);
+	free(r->cache);
+	free(r->ev);
+	free(r->combos);
+	for (g = 0; g < r->ngrid; g++)
+		free(r->gv[g]);
+	for (i = 0; i < r->nsrc; i++)
+		free(r->srcs[i].c);
+	free(r->srcs);
+	if (r->syms != NULL)
+		bt_list_free(r->syms, r->nsyms);
+	free(r->sigs);
+	for (i = 0; i < r->nres; i++) {
+		json_decref(r->res[i].metrics);
+		json_decref(r->res[i].reasons);
+		free(r->res[i].t);
+		free(r->res[i].e);
+	}
+	free(r->res);
+	bt_ohlc_free(&r->ohlc);
+	free(r->dbpath);
+	free(job.status_path);
+	free(job.results_path);
+}
+
 /* Ends the job: results, status and its event.  Returns the exit code. */
 static int
 job_end(struct run *r, json_t *pm, int code)
@@ -3276,7 +3309,8 @@ main(int argc, char *argv[])
 			    &r->to) == -1) {
 				bt_warnx("--%s '%s': not an ISO 8601 UTC time",
 				    ch == O_FROM ? "from" : "to", optarg);
-				return BT_EX_USAGE;
+				rc = BT_EX_USAGE;
+				goto early;
 			}
 			break;
 		case O_WARMUP:
@@ -3332,7 +3366,8 @@ main(int argc, char *argv[])
 			if (!bt_symbol_ok(optarg)) {
 				bt_warnx("--symbol '%s': not a symbol "
 				    "(^[A-Z0-9]{2,20}$)", optarg);
-				return BT_EX_USAGE;
+				rc = BT_EX_USAGE;
+				goto early;
 			}
 			r->symbol_opt = optarg;
 			break;
@@ -3351,12 +3386,12 @@ main(int argc, char *argv[])
 	argv += optind;
 	if ((rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);
-		return rc;
+		goto early;
 	}
 	for (i = 0; i < nsets; i++)
 		if ((rc = bt_conf_set(sets[i].key, sets[i].val, err)) != 0) {
 			bt_warnx("%s '%s': %s", sets[i].opt, sets[i].val, err);
-			return rc;
+			goto early;
 		}
 	if (r->if_due && !r->job)
 		usage();
@@ -3372,7 +3407,8 @@ main(int argc, char *argv[])
 	if (i == (int)(sizeof(strats) / sizeof(strats[0]))) {
 		bt_warnx("strategy '%s': not one of sma-cross, ema-cross, rsi, "
 		    "bbands, donchian, hold, signals", strat_opt);
-		return BT_EX_USAGE;
+		rc = BT_EX_USAGE;
+		goto early;
 	}
 	r->strat = (enum strat)i;
 	memcpy(r->par, strats[i].def, sizeof(r->par));
@@ -3382,12 +3418,14 @@ main(int argc, char *argv[])
 		    bt_conf("BACKTEST_SIGNALS") : NULL;
 		if (r->sigfile == NULL) {
 			bt_warnx("strategy signals needs --signals file");
-			return BT_EX_USAGE;
+			rc = BT_EX_USAGE;
+			goto early;
 		}
 	} else if (sig_opt != NULL) {
 		bt_warnx("--signals goes with --strategy signals (the "
 		    "default when --signals is given)");
-		return BT_EX_USAGE;
+		rc = BT_EX_USAGE;
+		goto early;
 	}
 	/* BACKTEST_PARAMS go with BACKTEST_STRATEGY, not with --strategy. */
 	if (strat_opt == bt_conf("BACKTEST_STRATEGY")) {
@@ -3397,32 +3435,41 @@ main(int argc, char *argv[])
 			if (set_param(r, kv[j]) == -1) {
 				bt_warnx("BACKTEST_PARAMS: see above");
 				bt_list_free(kv, n);
-				return BT_EX_CONFIG;
+				rc = BT_EX_CONFIG;
+				goto early;
 			}
 		bt_list_free(kv, n);
 	}
 	for (i = 0; i < nplist; i++)
-		if (set_param(r, plist[i]) == -1)
-			return BT_EX_USAGE;
+		if (set_param(r, plist[i]) == -1) {
+			rc = BT_EX_USAGE;
+			goto early;
+		}
 	for (i = 0; i < nglist; i++)
-		if (add_grid(r, glist[i]) == -1)
-			return BT_EX_USAGE;
+		if (add_grid(r, glist[i]) == -1) {
+			rc = BT_EX_USAGE;
+			goto early;
+		}
 	free(plist);
 	free(glist);
+	plist = glist = NULL;
 	if (r->ngrid > 0 && (r->job || r->trades_path || r->equity_path)) {
 		bt_warnx("--grid goes without --job, --trades and --equity");
-		return BT_EX_USAGE;
+		rc = BT_EX_USAGE;
+		goto early;
 	}
 	if (r->ngrid == 0 && !combo_ok(r, r->par)) {
 		bt_warnx("%s: the parameters are inverted (fast < slow, lower "
 		    "< upper)", strats[r->strat].name);
-		return BT_EX_USAGE;
+		rc = BT_EX_USAGE;
+		goto early;
 	}
 	make_combos(r);
 	if (r->ncombo == 0) {
 		bt_warnx("--grid: no valid combination (fast < slow, lower < "
 		    "upper)");
-		return BT_EX_USAGE;
+		rc = BT_EX_USAGE;
+		goto early;
 	}
 	if (shard_opt != NULL) {
 		if (sscanf(shard_opt, "%ld/%ld", &r->shard_k, &r->shard_n) != 2 ||
@@ -3430,11 +3477,13 @@ main(int argc, char *argv[])
 		    r->shard_k > r->shard_n || strchr(shard_opt, ' ')) {
 			bt_warnx("--shard '%s': want K/N with 1 <= K <= N",
 			    shard_opt);
-			return BT_EX_USAGE;
+			rc = BT_EX_USAGE;
+			goto early;
 		}
 		if (r->job) {
 			bt_warnx("--shard goes without --job");
-			return BT_EX_USAGE;
+			rc = BT_EX_USAGE;
+			goto early;
 		}
 	}
 
@@ -3443,7 +3492,8 @@ main(int argc, char *argv[])
 		if (strcmp(compat_opt, "backtesting.py") != 0) {
 			bt_warnx("--compat '%s': only backtesting.py",
 			    compat_opt);
-			return BT_EX_USAGE;
+			rc = BT_EX_USAGE;
+			goto early;
 		}
 		r->ex.compat = true;
 	}
@@ -3467,30 +3517,38 @@ main(int argc, char *argv[])
 	if (tf_opt != NULL) {
 		if ((rc = bt_conf_set("BACKTEST_TIMEFRAME", tf_opt, err)) != 0) {
 			bt_warnx("--tf '%s': %s", tf_opt, err);
-			return rc;
+			goto early;
 		}
 	}
 	snprintf(r->tf, sizeof(r->tf), "%s", argc > 0 && tf_opt == NULL ? "" :
 	    bt_conf("BACKTEST_TIMEFRAME"));
 	if (strchr(r->tf, ' ') || strchr(r->tf, ',')) {
 		bt_warnx("BACKTEST_TIMEFRAME '%s': one timeframe", r->tf);
-		return BT_EX_CONFIG;
+		rc = BT_EX_CONFIG;
+		goto early;
 	}
 	if (last_opt != NULL) {
-		if (parse_long("--last", last_opt, 2, 100000000, &r->last) == -1)
-			return BT_EX_USAGE;
+		if (parse_long("--last", last_opt, 2, 100000000, &r->last) ==
+		    -1) {
+			rc = BT_EX_USAGE;
+			goto early;
+		}
 	} else
 		r->last = argc > 0 ? 0 : bt_conf_long("BACKTEST_CANDLES");
 	if (warm_opt != NULL && strcmp(warm_opt, "all") != 0 &&
-	    parse_long("--warmup", warm_opt, 0, 100000000, &r->warmup) == -1)
-		return BT_EX_USAGE;
+	    parse_long("--warmup", warm_opt, 0, 100000000, &r->warmup) == -1) {
+		rc = BT_EX_USAGE;
+		goto early;
+	}
 	if (r->from >= 0 && last_opt != NULL) {
 		bt_warnx("--last and --from: one or the other");
-		return BT_EX_USAGE;
+		rc = BT_EX_USAGE;
+		goto early;
 	}
 	if (r->from >= 0 && r->to >= 0 && r->to < r->from) {
 		bt_warnx("--to is before --from");
-		return BT_EX_USAGE;
+		rc = BT_EX_USAGE;
+		goto early;
 	}
 
 	/* The job's controls, before anything is read or written. */
@@ -3508,7 +3566,8 @@ main(int argc, char *argv[])
 			bt_event(NULL, "INFO", "disabled", NULL, NULL, NULL,
 			    "the daily backtest is disabled "
 			    "(BACKTEST_ENABLED=0); nothing done");
-			return bt_finish(BT_EX_TEMPFAIL);
+			rc = BT_EX_TEMPFAIL;
+			goto early;
 		}
 		p = bt_path("run/backtest.paused");
 		if (access(p, F_OK) == 0) {
@@ -3517,7 +3576,8 @@ main(int argc, char *argv[])
 			    "is paused (%s exists); nothing done; remove it to "
 			    "resume", p);
 			free(p);
-			return bt_finish(BT_EX_TEMPFAIL);
+			rc = BT_EX_TEMPFAIL;
+			goto early;
 		}
 		free(p);
 		if (r->if_due) {
@@ -3530,20 +3590,23 @@ main(int argc, char *argv[])
 				json_object_set_new(l, "message",
 				    json_string(why));
 				bt_emit(l);
-				return bt_finish(0);
+				rc = 0;
+				goto early;
 			}
 		}
 		if (bt_store_locked(err, sizeof(err)) && argc == 0) {
 			bt_event(NULL, "WARNING", "store_locked", NULL, NULL,
 			    NULL, "the store is being restored (db/LOCKED, "
 			    "%s); the backtest runs after it", err);
-			return bt_finish(BT_EX_TEMPFAIL);
+			rc = BT_EX_TEMPFAIL;
+			goto early;
 		}
 		p = bt_path("run");
 		if (bt_mkdirs(p, 0750, err) == -1) {
 			bt_warnx("%s", err);
 			free(p);
-			return BT_EX_CANTCREAT;
+			rc = BT_EX_CANTCREAT;
+			goto early;
 		}
 		free(p);
 		memset(&sa, 0, sizeof(sa));
@@ -3707,7 +3770,11 @@ out:
 		bt_warnx("%s: %s", r->equity_path, strerror(errno));
 		r->exit = bt_exit_worse(r->exit, BT_EX_IOERR);
 	}
-	bt_ohlc_free(&r->ohlc);
+	rc = r->exit;
+early:
+	free(plist);
+	free(glist);
 	bt_close(r->db);
-	return bt_finish(r->exit);
+	run_free(r);
+	return bt_finish(rc);
 }
