@@ -2374,7 +2374,8 @@ write_equity(struct run *r, const char *sym, const int64_t *t,
 			peak = e[j];
 		fprintf(r->equity_fp, "%s,%s", isot(t[i], ts), sym);
 		csv_num(r->equity_fp, e[j]);
-		csv_num(r->equity_fp, -(1 - e[j] / peak) * 100);
+		csv_num(r->equity_fp, e[j] < peak ? -(1 - e[j] / peak) * 100 :
+		    0);
 		csv_num(r->equity_fp, pos != NULL ? pos[j] : NAN);
 		csv_num(r->equity_fp, c != NULL ? c[i] : NAN);
 		for (k = 0; k < ncol; k++)

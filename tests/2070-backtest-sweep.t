@@ -80,4 +80,15 @@ test_expect_success 'bad --grid, --shard, parameters: 64' '
 	test_expect_code 64 bt-backtest --from yesterday
 '
 
+test_expect_success 'scripts/equity.gp draws an --equity file' '
+	if command -v gnuplot >/dev/null 2>&1; then
+		gnuplot -e "in=\"e1.csv\"; out=\"p.png\"; sym=\"BTCUSDT\"" $BT_SRC/scripts/equity.gp &&
+		gnuplot -e "in=\"e1.csv\"; out=\"q.png\"" $BT_SRC/scripts/equity.gp &&
+		test "$(head -c 4 p.png | tail -c 3)" = PNG &&
+		test "$(head -c 4 q.png | tail -c 3)" = PNG
+	else
+		echo "# gnuplot missing: skipped" >&2
+	fi
+'
+
 test_done
