@@ -372,11 +372,11 @@ status_write(const char *state, int code, const struct run *r)
 
 /*
  * A test hook, never needed in production: BT_TEST_HOLD="N[,M...]:dir"
- * makes the job pause after N symbols.  It opens the FIFO dir/in (read
- * and write, so it never blocks), writes its pid into the FIFO dir/out,
- * then waits until something is written into dir/in, a signal arrives,
- * or its timeout expires.  Tests kill, signal or time out the job at a
- * known point this way without sleeping.
+ * makes the job pause after N symbols: it writes its pid into the FIFO
+ * dir/out, then waits until a line is written into the FIFO dir/in, a
+ * signal arrives, or its timeout expires.  Both FIFOs are opened read and
+ * write, so nothing here blocks on a peer that never comes.  Tests kill,
+ * signal or time out the job at a known point this way without sleeping.
  */
 static void
 test_hold(const struct run *r)
@@ -407,19 +407,23 @@ test_hold(const struct run *r)
 	if ((in = open(path, O_RDWR | O_CLOEXEC)) == -1)
 		return;
 	snprintf(path, sizeof(path), "%s/out", dir);
-	if ((out = open(path, O_WRONLY | O_CLOEXEC)) != -1) {
-		n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-		if (write(out, buf, (size_t)n) != n)
-			bt_warnx("BT_TEST_HOLD: write: %s", strerror(errno));
-		close(out);
-		pfd.fd = in;
-		pfd.events = POLLIN;
-		left = job.timeout - (bt_mono() - job.t0);
-		if (!got_signal && left > 0)
-			(void)poll(&pfd, 1, (int)(left * 1000) + 1);
-		if (pfd.revents & POLLIN)
-			(void)read(in, buf, sizeof(buf));
+	if ((out = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		close(in);
+		return;
 	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(out, buf, (size_t)n) != n)
+		bt_warnx("BT_TEST_HOLD: write: %s", strerror(errno));
+	pfd.fd = in;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	left = job.timeout - (bt_mono() - job.t0);
+	if (!got_signal && left > 0)
+		(void)poll(&pfd, 1, (int)(left * 1000) + 1);
+	if (pfd.revents & POLLIN)
+		(void)read(in, buf, sizeof(buf));
+	/* The pid stays readable while `out' is open: until here. */
+	close(out);
 	close(in);
 }
 

@@ -13,6 +13,11 @@ ST=$BT_HOME/db/bt_state.db
 hold() {
 	rm -rf "$1" && mkdir "$1" && mkfifo "$1/in" "$1/out"
 }
+# holdpid DIR: the pid a held job wrote; gives up after a minute (a job
+# that failed before its hold point), so a failure never hangs the suite.
+holdpid() {
+	timeout 60 sh -c 'read -r p <"$1" && echo "$p"' _ "$1/out"
+}
 sums() {
 	sha256sum "$DB" "$DB-wal" "$ST"
 }
@@ -42,7 +47,7 @@ test_expect_success 'a job killed with SIGKILL midway leaves them alone too' '
 	rm -f $BT_HOME/results/backtest_results.json &&
 	hold h &&
 	{ BT_TEST_HOLD=1:h bt-backtest --job >out2 & } &&
-	read pid <h/out &&
+	pid=$(holdpid h) &&
 	kill -KILL $pid &&
 	rc=0 && wait $pid || rc=$? &&
 	test $rc = 137 &&
@@ -54,7 +59,7 @@ test_expect_success 'a job killed with SIGKILL midway leaves them alone too' '
 test_expect_success 'between two pairs no read is open: a TRUNCATE checkpoint completes' '
 	hold h &&
 	{ BT_TEST_HOLD=1:h bt-backtest --job >out3 & } &&
-	read pid <h/out &&
+	pid=$(holdpid h) &&
 	python3 -c "
 import sqlite3
 db = sqlite3.connect(\"$DB\", timeout=0.5)
