@@ -1368,23 +1368,22 @@ ev_cross(struct run *r, const double *a, const double *b, size_t from,
     size_t n)
 {
 	size_t i;
-	double a0, b0, a1, b1;
+	unsigned lt0, gt0, lt, gt;
 
 	if (from < 1)
 		from = 1;
 	if (from >= n)
 		return;
-	a0 = a[from - 1];
-	b0 = b[from - 1];
+	lt0 = a[from - 1] < b[from - 1];
+	gt0 = a[from - 1] > b[from - 1];
+	/* One rarely taken branch per bar: the comparisons are flags. */
 	for (i = from; i < n; i++) {
-		a1 = a[i];
-		b1 = b[i];
-		if (a0 < b0 && a1 > b1)
-			ev_push(r, i, EV_LONG, 0);
-		else if (a0 > b0 && a1 < b1)
-			ev_push(r, i, EV_SHORT, 0);
-		a0 = a1;
-		b0 = b1;
+		lt = a[i] < b[i];
+		gt = a[i] > b[i];
+		if ((lt0 & gt) | (gt0 & lt))
+			ev_push(r, i, gt ? EV_LONG : EV_SHORT, 0);
+		lt0 = lt;
+		gt0 = gt;
 	}
 }
 
