@@ -422,4 +422,21 @@ int	 bt_coverage(sqlite3 *db, sqlite3 *st, json_t *status, char **syms,
 	    int nsyms, char **tfs, int ntfs, struct bt_cov *cov, char *err);
 void	 bt_cov_free(struct bt_cov *cov);
 
+/* ---------------------------------------------------------------- bt_ohlc.c */
+
+/*
+ * A pair's open times and OHLC in arrays (bt-backtest's loader): the rows
+ * bt_candles_load() would give for the same arguments, five columns only.
+ * t, o, h, l, c share one allocation owned by t, reused by the next call
+ * on the same struct (zero it first); bt_ohlc_free() frees it.
+ */
+struct bt_ohlc {
+	size_t	 n, cap;
+	int64_t	*t;
+	double	*o, *h, *l, *c;
+};
+int	 bt_ohlc_load(sqlite3 *db, const struct bt_pair *p, int64_t from,
+	    int64_t to, size_t last, struct bt_ohlc *d, char *err);
+void	 bt_ohlc_free(struct bt_ohlc *d);
+
 #endif /* BT_H */
