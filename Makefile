@@ -106,6 +106,33 @@ bench: FRC
 	$(MAKE) all
 	scripts/bench $(BENCHFLAGS)
 
+# The crontab and the logrotate file, with this installation's paths.
+BT_HOME?=	/var/lib/bt
+BT_USER?=	root
+BT_GROUP?=	$$(id -gn $(BT_USER) 2>/dev/null || echo $(BT_USER))
+BT_CONF?=	$(SYSCONFDIR)/bt/bt.conf
+BACKTEST_START_HOUR?=	23
+BACKTEST_START_MINUTE?=	30
+CRONDIR?=	$(SYSCONFDIR)/cron.d
+LOGROTATEDIR?=	$(SYSCONFDIR)/logrotate.d
+
+render-cron: FRC
+	@mkdir -p build
+	scripts/render-cron -b '$(BINDIR)' -h '$(BT_HOME)' -u '$(BT_USER)' \
+	    -g "$(BT_GROUP)" -c '$(BT_CONF)' -H '$(BACKTEST_START_HOUR)' \
+	    -M '$(BACKTEST_START_MINUTE)' crontab/bt >build/bt.cron
+	scripts/render-cron -b '$(BINDIR)' -h '$(BT_HOME)' -u '$(BT_USER)' \
+	    -g "$(BT_GROUP)" -c '$(BT_CONF)' -H '$(BACKTEST_START_HOUR)' \
+	    -M '$(BACKTEST_START_MINUTE)' crontab/logrotate >build/bt.logrotate
+
+install-cron: render-cron
+	install -d $(DESTDIR)$(CRONDIR) $(DESTDIR)$(LOGROTATEDIR)
+	install -m0644 build/bt.cron $(DESTDIR)$(CRONDIR)/bt
+	install -m0644 build/bt.logrotate $(DESTDIR)$(LOGROTATEDIR)/bt
+	for d in db run logs backups results; do \
+	    install -d -m0750 $(DESTDIR)$(BT_HOME)/$$d; done
+	-test -n "$(DESTDIR)" || chown -R $(BT_USER):"$(BT_GROUP)" $(BT_HOME)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
@@ -125,4 +152,5 @@ clean: FRC
 
 FRC:
 .PHONY: all deps check test san test-san fuzz lint demo bench install \
+	render-cron install-cron \
 	uninstall clean FRC

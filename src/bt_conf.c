@@ -149,7 +149,7 @@ static struct key keys[] = {
 	    0, 0, NULL, "" },
 	{ "BT_WATCHDOG_REPEAT_HOURS", K_NUM, "4", 0, 8760, NULL, "" },
 	{ "BT_WATCHDOG_GDB", K_BOOL, "1", 0, 1, NULL, "" },
-	{ "BT_BACKTEST_LOG", K_PATH, "logs/bt-backtest.log", 0, 0, NULL, "" },
+	{ "BT_BACKTEST_LOG", K_PATH, "logs/bt-backtest.jsonl", 0, 0, NULL, "" },
 	{ "BT_BACKTEST_HUNG_SECONDS", K_INT, "120", 1, 86400, NULL, "" },
 	{ "BT_BACKTEST_STALL_GRACE_MINUTES", K_NUM, "15", 0, 1440, NULL, "" },
 	{ "BT_BACKTEST_MISSED_MINUTES", K_NUM, "15", 0, 1440, NULL, "" },
