@@ -1523,10 +1523,12 @@ check_jobs(struct ctx *x)
 			    name, last >= 0 ? "since " : "since the watchdog "
 			    "started at ", bt_fmt_time(last >= 0 ? last : since,
 			    ts), period, grace);
-		} else
+		} else {
+			char ts[32];
 			check(x, t, true, NULL, "ok", json_pack("{s:s}", "job",
 			    name), "%s: last success %s", name, last >= 0 ?
-			    bt_fmt_time(last, t) : "none yet");
+			    bt_fmt_time(last, ts) : "none yet");
+		}
 	}
 	bt_list_free(jobs, n);
 }

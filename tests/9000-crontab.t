@@ -68,7 +68,9 @@ test_expect_success 'every line runs and works, in the order of the file' '
 	test -e $BT_HOME/run/scheduler.heartbeat &&
 	for p in bt-fetch bt-validate bt-backup bt-backtest bt-digest bt-watchdog; do
 		json_has $BT_HOME/logs/$p.jsonl ".prog==\"$p\"" || exit 1
-	done
+	done &&
+	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-backup\") | .ok and (.message|test(\"last success 2025-06-01T04:30:00Z\"))" &&
+	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-fetch\") | .ok"
 '
 
 test_expect_success 'the daily jobs are not due again within the day' '
