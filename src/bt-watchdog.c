@@ -1180,6 +1180,12 @@ check_backtest(struct ctx *x)
 				slot = d + i * 3600000LL;
 				break;
 			}
+		/*
+		 * A slot from before the watchdog first ran (a new
+		 * installation) is not held against the backtest.
+		 */
+		if (slot >= 0 && slot < kv_int(x, "watchdog.since", now))
+			slot = -1;
 		if (slot >= 0 && !run_since(x, &s, d, true) &&
 		    !run_since(x, &s, slot, false)) {
 			char key[64];
