@@ -4,7 +4,10 @@
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'the first run of a new installation finds no DEAD backtest' '
-	BT_NOW=2025-06-01T10:00:00Z bt-watchdog >out || true &&
+	rc=0 &&
+	BT_NOW=2025-06-01T10:00:00Z bt-watchdog >out || rc=$? &&
+	test $rc = 1 &&
+	json_has out "select(.check==\"freshness\") | .ok==false" &&
 	json_has out "select(.check==\"backtest\") | .state != \"DEAD\""
 '
 
