@@ -35,7 +35,7 @@
 enum mode { M_UPDATE, M_REPAIR, M_GAPS, M_IMPORT, M_MIGRATE };
 
 /* Why a pair (or request) failed; the order of contracts.md decides. */
-enum fail { F_NONE, F_TRANSPORT, F_API, F_DATA, F_BAN, F_STORE };
+enum fail { F_NONE, F_TRANSPORT, F_API, F_DATA, F_BAN, F_STORE, F_RATE };
 
 struct ctx {
 	enum mode	 mode;
@@ -102,6 +102,7 @@ fail_exit(enum fail f)
 	case F_DATA:
 		return BT_EX_DATAERR;
 	case F_BAN:
+	case F_RATE:		/* still 429 after every try: rate limited */
 		return BT_EX_TEMPFAIL;
 	case F_STORE:
 		return BT_EX_IOERR;
@@ -230,7 +231,7 @@ request(struct ctx *x, const char *path, const char *query, int weight,
 			binance_error(r, err, BT_ERRLEN);
 			if (r->retry_after >= 0)
 				wait = fmin(fmax(r->retry_after, lo), hi);
-			f = F_TRANSPORT;
+			f = F_RATE;
 		} else if (r->status >= 500) {
 			binance_error(r, err, BT_ERRLEN);
 			f = F_TRANSPORT;
@@ -520,7 +521,8 @@ fetch_pairs(struct ctx *x, struct pairrun *prs, size_t nprs, int *rc)
 		if (pr->fail == F_BAN) {
 			record_ban(x, x->ban_secs);
 			atomic_store(&x->stop, true);
-		} else if (pr->fail == F_STORE)
+		} else if (pr->fail == F_STORE || pr->fail == F_RATE)
+			/* Rate limited: the next pair would only add weight. */
 			atomic_store(&x->stop, true);
 		if (pr->trips) {
 			bt_event(x->dry ? NULL : x->st, "CRITICAL",
@@ -811,9 +813,9 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 		    bt_conf_double("BT_COVERAGE_MIN") * 100);
 		/* Bad data only when nothing on the API side went wrong. */
 		rc = bt_exit_worse(rc, worst == F_DATA ? BT_EX_DATAERR :
-		    BT_EX_UNAVAILABLE);
+		    worst == F_RATE ? BT_EX_TEMPFAIL : BT_EX_UNAVAILABLE);
 	}
-	if (worst == F_BAN || worst == F_STORE)
+	if (worst == F_BAN || worst == F_STORE || worst == F_RATE)
 		rc = bt_exit_worse(rc, fail_exit(worst));
 	rec = bt_rec("summary");
 	json_object_set_new(rec, "mode", json_string(repair_days ? "repair" :
