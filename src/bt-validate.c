@@ -566,6 +566,12 @@ pair_begin(struct ctx *x, const char *sym, const char *tf)
 	x->lastgap_from = x->lastgap_to = -1;
 	if ((rc = bt_pair_get(x->db, sym, tf, false, NULL, 0, &x->p, err))
 	    != 0) {
+		if (rc == BT_EX_IOERR) {
+			/* As in read_error(): unreadable is a finding. */
+			finding(x, "integrity", "CRITICAL", "integrity", NULL,
+			    NULL, json_pack("{s:s}", "error", err), "%s", err);
+			return false;
+		}
 		bt_warnx("%s", err);
 		x->exit = bt_exit_worse(x->exit, rc == BT_EX_USAGE ?
 		    BT_EX_DATAERR : rc);
