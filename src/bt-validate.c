@@ -324,7 +324,7 @@ sane(struct ctx *x, sqlite3_stmt *s)
 			return false;
 	}
 	if (v[2] > fmin(v[0], v[3]) || v[1] < fmax(v[0], v[3]) ||
-	    v[2] > v[1] || v[4] < 0)
+	    v[2] > v[1] || v[4] < 0 || v[2] <= 0)
 		return false;
 	for (i = 8; i <= 11; i++) {
 		if ((t = sqlite3_column_type(s, i)) == SQLITE_NULL)
@@ -379,6 +379,13 @@ sanity(struct ctx *x, sqlite3_stmt *s)
 			    "low %.10g .. high %.10g", why.len ? "; " : "",
 			    v[0], v[3], v[2], v[1]);
 		json_array_append_new(probs, json_string("price_range"));
+	}
+	/* Low is the least price: the range check lets a negative one by. */
+	if (ok[0] && ok[1] && ok[2] && ok[3] && fmin(fmin(v[0], v[1]),
+	    fmin(v[2], v[3])) <= 0) {
+		bt_buf_printf(&why, "%sa price is not positive",
+		    why.len ? "; " : "");
+		json_array_append_new(probs, json_string("non_positive_price"));
 	}
 	if (ok[4] && v[4] < 0) {
 		bt_buf_printf(&why, "%svolume %.10g is negative",
