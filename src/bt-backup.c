@@ -1266,6 +1266,7 @@ restore_file(const char *from, const char *live, const char *aside,
 	sqlite3_backup *b;
 	char tmp[PATH_MAX], moved[PATH_MAX], *s;
 	int rc, step = SQLITE_OK;
+	bool ro;
 
 	if ((rc = db_open(from, SQLITE_OPEN_READONLY, true, &src, err)) != 0)
 		return rc;
@@ -1287,11 +1288,18 @@ restore_file(const char *from, const char *live, const char *aside,
 			return rc;
 		}
 		snprintf(err, BT_ERRLEN, "%s", sqlite3_errmsg(dst));
+		/*
+		 * A header whose page size differs from the backup's makes
+		 * the backup API refuse a WAL destination with READONLY,
+		 * though the connection can write: replace the file too.
+		 */
+		ro = sqlite3_db_readonly(dst, "main") == 1;
 		sqlite3_close(dst);
 		dst = NULL;
 		if ((step & 0xff) != SQLITE_NOTADB &&
 		    (step & 0xff) != SQLITE_CORRUPT &&
-		    (step & 0xff) != SQLITE_IOERR) {
+		    (step & 0xff) != SQLITE_IOERR &&
+		    ((step & 0xff) != SQLITE_READONLY || ro)) {
 			sqlite3_close(src);
 			return bt_sqlite_ex(step) ? bt_sqlite_ex(step) :
 			    BT_EX_SOFTWARE;

@@ -1,0 +1,33 @@
+#!/bin/sh
+# bt-backup --restore over stores damaged in ways the corruption campaign
+# found hard: a header whose page size is wrong (the backup API refuses a
+# WAL destination of another page size with SQLITE_READONLY), and others
+# for good measure.  Each must end restored, db/LOCKED gone, exit 0.
+. "$(dirname "$0")/lib.sh"
+
+export BT_NOW=2022-10-11T00:00:00Z BT_SYMBOLS="BTCUSDT ETHUSDT" \
+    BT_TIMEFRAMES="1d 4h 1h"
+DB=$BT_HOME/db/crypto_agent.db
+CORRUPT="python3 $BT_SRC/scripts/campaign-corrupt.py"
+sum() { sqlite3 -readonly $DB "select * from ohlcv_h1 order by 1,2" | md5sum; }
+
+test_expect_success 'setup: a store and its backup' '
+	bt-fetch --import $DATA/freqtrade/*.json >/dev/null &&
+	bt-backup >/dev/null &&
+	sum >good.sum &&
+	cp $DB good.db
+'
+
+for way in hdr_page_size_wrong hdr_page_size_invalid hdr_read_version \
+    hdr_reserved_bytes candles_interior_random file_truncated_half; do
+	test_expect_success "restore over $way" '
+		cp good.db $DB && rm -f $DB-wal $DB-shm &&
+		$CORRUPT $DB '$way' &&
+		test_expect_code 0 bt-backup --restore >out 2>err &&
+		test ! -e $BT_HOME/db/LOCKED &&
+		test "$(sqlite3 -readonly $DB "pragma integrity_check")" = ok &&
+		sum | test_cmp good.sum -
+	'
+done
+
+test_done
