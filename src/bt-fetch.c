@@ -813,7 +813,8 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 		    bt_conf_double("BT_COVERAGE_MIN") * 100);
 		/* Bad data only when nothing on the API side went wrong. */
 		rc = bt_exit_worse(rc, worst == F_DATA ? BT_EX_DATAERR :
-		    worst == F_RATE ? BT_EX_TEMPFAIL : BT_EX_UNAVAILABLE);
+		    worst == F_RATE ? BT_EX_TEMPFAIL : worst == F_STORE ?
+		    BT_EX_IOERR : BT_EX_UNAVAILABLE);
 	}
 	if (worst == F_BAN || worst == F_STORE || worst == F_RATE)
 		rc = bt_exit_worse(rc, fail_exit(worst));
