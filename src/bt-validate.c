@@ -955,6 +955,47 @@ index_leads(struct ctx *x, const char *table, const char *const *cols,
 }
 
 /*
+ * Each pairs row against itself: the interval is its timeframe's, and
+ * each scale is 10^k of its exponent.  A damaged row keeps every candle
+ * of the pair sane while shifting its times or scaling its prices, so no
+ * candle check can see it (bt-validate(1), WHAT NO CHECK CAN SEE).
+ */
+static void
+check_pairs(struct ctx *x)
+{
+	sqlite3_stmt *s;
+	const char *sym, *tf;
+	int64_t iv;
+	int k;
+
+	if (sqlite3_prepare_v2(x->db, "SELECT symbol, tf, iv, kp, kv, kq, "
+	    "dp, dv, dq FROM pairs ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+		read_error(x, sqlite3_errcode(x->db), "pairs");
+		return;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		sym = (const char *)sqlite3_column_text(s, 0);
+		tf = (const char *)sqlite3_column_text(s, 1);
+		iv = sqlite3_column_int64(s, 2);
+		if (sym == NULL || tf == NULL || bt_tf_ms(tf) != iv)
+			finding(x, "integrity", "CRITICAL", "pairs", sym, tf,
+			    NULL, "pairs row %s %s: interval %lld ms is not "
+			    "the timeframe's", sym ? sym : "?", tf ? tf : "?",
+			    (long long)iv);
+		for (k = 0; k < 3; k++)
+			if (sqlite3_column_double(s, 6 + k) != pow(10,
+			    sqlite3_column_int(s, 3 + k)))
+				finding(x, "integrity", "CRITICAL", "pairs",
+				    sym, tf, NULL, "pairs row %s %s: scale %.17g "
+				    "is not 10^%d", sym ? sym : "?",
+				    tf ? tf : "?", sqlite3_column_double(s,
+				    6 + k), sqlite3_column_int(s, 3 + k));
+	}
+	if (sqlite3_finalize(s) != SQLITE_OK)
+		read_error(x, sqlite3_errcode(x->db), "pairs");
+}
+
+/*
  * The layout bt expects (bt_db.c): bt_meta, pairs, candles keyed by
  * (pair, slot, xo), the seed's four views; and the seed's indexes on the
  * tables other programs keep in the same file, where those exist.
@@ -1034,6 +1075,8 @@ check_schema(struct ctx *x)
 			    "%s; its owner should run: %s", seed[i].table,
 			    seed[i].cols[0], seed[i].cols[1], seed[i].index,
 			    seed[i].sql);
+	if (ok)
+		check_pairs(x);
 	return ok;
 }
 

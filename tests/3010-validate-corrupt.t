@@ -36,4 +36,17 @@ test_expect_success 'a negative low price is a CRITICAL sanity finding' '
 	cp good.db $DB
 '
 
+# A damaged pairs row keeps every candle sane while it shifts the pair's
+# times or scales its prices.  Found by the same campaign (ways
+# pairs_interval_bit, pairs_price_scale_changed).
+for change in "iv=iv+1" "dp=dp/10" "dv=dv*10"; do
+	test_expect_success "a pairs row changed ($change): CRITICAL, routine run too" '
+		cp $DB good.db &&
+		sqlite3 $DB "update pairs set '"$change"' where symbol=\"ETHUSDT\" and tf=\"4h\"" &&
+		test_expect_code 1 bt-validate >out 2>err &&
+		json_has out "select(.event==\"pairs\") | .severity==\"CRITICAL\" and .symbol==\"ETHUSDT\" and .tf==\"4h\"" &&
+		cp good.db $DB
+	'
+done
+
 test_done
