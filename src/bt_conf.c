@@ -321,6 +321,11 @@ check_policy(const struct key *k, const char *v, char *why, size_t len)
 		snprintf(why, len, "WAL is required; 0 cannot be honoured");
 		return -1;
 	}
+	/* Relative, every file would land wherever the program started. */
+	if (strcmp(k->name, "BT_HOME") == 0 && v[0] != '/') {
+		snprintf(why, len, "'%s' is not an absolute path", v);
+		return -1;
+	}
 	if (strcmp(k->name, "HEALTH_PROBE_INTERVAL_SECONDS") == 0 &&
 	    atol(v) % 60 != 0) {
 		snprintf(why, len, "%s is not a multiple of 60 (cron runs "
