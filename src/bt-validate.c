@@ -1528,9 +1528,13 @@ main(int argc, char *argv[])
 				bt_warnx("%s: %s", lp, strerror(errno));
 				if (fd != -1)
 					close(fd);
+				/* The checks run; the seed's log is lost. */
+				x.exit = BT_EX_CANTCREAT;
 			}
-		} else
+		} else {
 			bt_warnx("%s", err);
+			x.exit = BT_EX_CANTCREAT;
+		}
 		free(lp);
 	}
 	sum = bt_rec("summary");
