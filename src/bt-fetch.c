@@ -1477,9 +1477,13 @@ warn_no_futures(struct ctx *x, const char *sym, const char *fsym)
 		bt_kv_set(x->st, key, day, err);
 }
 
-/* The 24 h ticker of every symbol: one request per 100 symbols. */
+/*
+ * The 24 h ticker of cnt symbols in one request.  One unknown symbol
+ * fails the whole request (-1121): then each is asked for alone, and an
+ * unknown one is left out (the candle fetch warns about it).
+ */
 static enum fail
-sent_ticker(struct ctx *x, char **syms, int nsyms, struct sres *res,
+ticker_batch(struct ctx *x, char **syms, int cnt, struct sres *res,
     char *err)
 {
 	struct bt_http_resp r;
@@ -1488,74 +1492,96 @@ sent_ticker(struct ctx *x, char **syms, int nsyms, struct sres *res,
 	char why[BT_ERRLEN], *esc;
 	size_t n, i;
 	int64_t c;
-	int j, k, from, cnt, rc;
-	enum fail f = F_NONE, worst = F_NONE;
+	int j, k, rc = 0;
+	enum fail f, worst = F_NONE;
 
-	for (from = 0; from < nsyms; from += 100) {
-		cnt = nsyms - from < 100 ? nsyms - from : 100;
-		bt_buf_free(&list);
-		bt_buf_add(&list, "[", 1);
-		for (j = 0; j < cnt; j++)
-			bt_buf_printf(&list, "%s\"%s\"", j ? "," : "",
-			    syms[from + j]);
-		bt_buf_add(&list, "]", 1);
-		esc = bt_http_escape(x->http, list.p);
-		bt_buf_free(&q);
-		bt_buf_printf(&q, "symbols=%s", esc);
-		free(esc);
-		f = request(x, "/api/v3/ticker/24hr", q.p, cnt <= 20 ? 2 : 40,
-		    &r, &res->requests, &res->retries, why);
-		if (f != F_NONE) {
-			snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
-			bt_http_resp_free(&r);
-			worse_fail(&worst, f);
-			if (f == F_BAN)
-				break;
-			continue;
-		}
-		rc = bt_parse_ticker(r.body, r.len, &rows, &n, why);
+	bt_buf_add(&list, "[", 1);
+	for (j = 0; j < cnt; j++)
+		bt_buf_printf(&list, "%s\"%s\"", j ? "," : "", syms[j]);
+	bt_buf_add(&list, "]", 1);
+	esc = bt_http_escape(x->http, list.p);
+	bt_buf_printf(&q, "symbols=%s", esc);
+	free(esc);
+	bt_buf_free(&list);
+	f = request(x, "/api/v3/ticker/24hr", q.p, cnt <= 20 ? 2 : 40, &r,
+	    &res->requests, &res->retries, why);
+	bt_buf_free(&q);
+	if (f == F_API && strstr(why, "-1121") != NULL) {
 		bt_http_resp_free(&r);
-		if (rc == -1) {
-			snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
-			worse_fail(&worst, F_DATA);
-			continue;
+		if (cnt == 1) {
+			if (x->verbose)
+				bt_warnx("ticker: %s is not a Binance spot "
+				    "symbol", syms[0]);
+			return F_NONE;
 		}
-		if (!x->dry && (rc = bt_begin(x->db, why)) != 0) {
-			snprintf(err, BT_ERRLEN, "%s", why);
-			free(rows);
-			worse_fail(&worst, rc == BT_EX_TEMPFAIL ? F_BAN :
-			    F_STORE);
-			break;
-		}
-		for (i = 0; i < n && !x->dry; i++) {
-			for (j = 0; j < cnt; j++)
-				if (strcmp(rows[i].symbol, syms[from + j]) == 0)
-					break;
-			if (j == cnt)
-				continue;	/* not asked for */
-			for (k = 0; k < BT_TICKER_NF; k++) {
-				if ((rc = bt_sent_store(x->db, rows[i].symbol,
-				    bt_ticker_metrics[k], &rows[i].t,
-				    &rows[i].v[k], 1, 0, &c, why)) != 0)
-					break;
-				res->rows += c;
-				x->rows += c;
-			}
-			if (rc != 0)
+		for (j = 0; j < cnt; j++) {
+			f = ticker_batch(x, &syms[j], 1, res, err);
+			worse_fail(&worst, f);
+			if (f == F_BAN || f == F_STORE)
 				break;
 		}
-		x->received += (int64_t)n;
+		return worst;
+	}
+	if (f != F_NONE) {
+		snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
+		bt_http_resp_free(&r);
+		return f;
+	}
+	rc = bt_parse_ticker(r.body, r.len, &rows, &n, why);
+	bt_http_resp_free(&r);
+	if (rc == -1) {
+		snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
+		return F_DATA;
+	}
+	x->received += (int64_t)n;
+	if (x->dry || n == 0) {
 		free(rows);
-		if (!x->dry && (rc != 0 || (rc = bt_commit(x->db, why)) != 0)) {
-			if (!sqlite3_get_autocommit(x->db))
-				bt_rollback(x->db);
-			snprintf(err, BT_ERRLEN, "%s", why);
-			worse_fail(&worst, F_STORE);
-			break;
+		return F_NONE;
+	}
+	if ((rc = bt_begin(x->db, why)) != 0) {
+		snprintf(err, BT_ERRLEN, "%s", why);
+		free(rows);
+		return rc == BT_EX_TEMPFAIL ? F_BAN : F_STORE;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		for (j = 0; j < cnt; j++)
+			if (strcmp(rows[i].symbol, syms[j]) == 0)
+				break;
+		if (j == cnt)
+			continue;	/* not asked for */
+		for (k = 0; k < BT_TICKER_NF && rc == 0; k++) {
+			rc = bt_sent_store(x->db, rows[i].symbol,
+			    bt_ticker_metrics[k], &rows[i].t, &rows[i].v[k], 1,
+			    0, &c, why);
+			res->rows += c;
+			x->rows += c;
 		}
 	}
-	bt_buf_free(&q);
-	bt_buf_free(&list);
+	free(rows);
+	if (rc != 0 || (rc = bt_commit(x->db, why)) != 0) {
+		if (!sqlite3_get_autocommit(x->db))
+			bt_rollback(x->db);
+		snprintf(err, BT_ERRLEN, "%s", why);
+		return F_STORE;
+	}
+	return F_NONE;
+}
+
+/* The 24 h ticker of every symbol: one request per 100 symbols. */
+static enum fail
+sent_ticker(struct ctx *x, char **syms, int nsyms, struct sres *res,
+    char *err)
+{
+	enum fail f, worst = F_NONE;
+	int from;
+
+	for (from = 0; from < nsyms; from += 100) {
+		f = ticker_batch(x, syms + from, nsyms - from < 100 ?
+		    nsyms - from : 100, res, err);
+		worse_fail(&worst, f);
+		if (f == F_BAN || f == F_STORE)
+			break;
+	}
 	return worst;
 }
 
@@ -1595,6 +1621,7 @@ run_sentiment(struct ctx *x)
 	int nsyms, i, rc = 0, failed = 0, breaker = 0;
 	size_t k;
 	enum fail f, worst = F_NONE;
+	bool tripped = false;
 	json_t *rec;
 
 	nsyms = bt_conf_list("BT_SYMBOLS", &syms);
@@ -1645,10 +1672,11 @@ run_sentiment(struct ctx *x)
 			    "circuit_breaker", NULL, NULL, NULL, "%d symbols "
 			    "in a row failed on transport errors (last: %s); "
 			    "skipping the rest of this run", breaker, res.err);
+			tripped = true;
 			break;
 		}
 	}
-	if (!x->banned && worst != F_STORE) {
+	if (!x->banned && !tripped && worst != F_STORE) {
 		memset(&tres, 0, sizeof(tres));
 		x->http = spot;
 		x->weight_used = -1;
