@@ -89,6 +89,7 @@ bool	 bt_store_locked(char *owner, size_t len);
 
 /* Process identity, for status files and db/LOCKED. */
 int64_t	 bt_proc_start_ticks(long pid);		/* field 22, or -1 */
+int	 bt_proc_stat(long pid, char *state, int64_t *v, int from, int n);
 const char *bt_boot_id(void);
 
 /* Small growable string. */

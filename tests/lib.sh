@@ -32,7 +32,6 @@ cd "$TRASH" || exit 1
 
 test_count=0
 test_failed=0
-SERVER_PIDS=""
 
 say() { printf '# %s\n' "$*"; }
 
@@ -104,7 +103,8 @@ start_server() {
 	python3 "$BT_SRC/tests/${_name}_server.py" --ready "$_fifo" \
 	    --log "$TRASH/$_name.log" "$@" 2>"$TRASH/$_name.stderr" &
 	_pid=$!
-	SERVER_PIDS="$SERVER_PIDS $_pid"
+	# In a file: a test body's subshell may start a server too.
+	echo $_pid >>"$TRASH/.servers"
 	read -r _port <"$_fifo" || { echo "# $_name server did not start";
 	    cat "$TRASH/$_name.stderr"; return 1; }
 	eval "${_name}_URL=http://127.0.0.1:$_port"
@@ -128,7 +128,7 @@ requests() {
 }
 
 test_done() {
-	for _p in $SERVER_PIDS; do
+	for _p in $(cat "$TRASH/.servers" 2>/dev/null); do
 		kill "$_p" 2>/dev/null
 		wait "$_p" 2>/dev/null
 	done
