@@ -36,8 +36,13 @@
 
 /* ----------------------------------------------------------------- spec */
 
+/*
+ * The canonical text of a spec, timeframes included: changing any of it
+ * re-creates the table, so no row of another spec or of a timeframe no
+ * longer kept stays behind.
+ */
 static void
-spec_text(struct bt_ind_spec *s)
+spec_text(struct bt_ind_spec *s, char **tfs, int ntfs)
 {
 	struct bt_buf b = { 0 };
 	int i;
@@ -60,6 +65,9 @@ spec_text(struct bt_ind_spec *s)
 		    s->msig);
 	else
 		bt_buf_printf(&b, " macd=");
+	bt_buf_printf(&b, " tf=");
+	for (i = 0; i < ntfs; i++)
+		bt_buf_printf(&b, "%s%s", i ? "," : "", tfs[i]);
 #undef LIST
 	snprintf(s->text, sizeof(s->text), "%s", b.p);
 	bt_buf_free(&b);
@@ -68,6 +76,8 @@ spec_text(struct bt_ind_spec *s)
 void
 bt_ind_spec_default(struct bt_ind_spec *s)
 {
+	static char *deftfs[] = { "1d", "4h", "1h" };
+
 	memset(s, 0, sizeof(*s));
 	s->sma[0] = 20;
 	s->sma[1] = 50;
@@ -85,7 +95,7 @@ bt_ind_spec_default(struct bt_ind_spec *s)
 	s->mfast = 12;
 	s->mslow = 26;
 	s->msig = 9;
-	spec_text(s);
+	spec_text(s, deftfs, 3);
 }
 
 static int
@@ -195,7 +205,9 @@ bt_ind_spec_conf(struct bt_ind_spec *s, char *err)
 	bt_list_free(v, cnt);
 	if (rc != 0)
 		return rc;
-	spec_text(s);
+	cnt = bt_conf_list("BT_IND_TIMEFRAMES", &v);
+	spec_text(s, v, cnt);
+	bt_list_free(v, cnt);
 	return 0;
 }
 
@@ -756,8 +768,8 @@ bt_ind_pending(sqlite3 *db, char **tfs, int ntfs, bool all,
 	    "p.dq FROM pairs p LEFT JOIN ind_state s ON s.pair=p.id WHERE "
 	    "?1 OR (s.pair IS NULL AND EXISTS (SELECT 1 FROM candles c "
 	    "WHERE c.pair=p.id)) OR s.dirty IS NOT NULL OR EXISTS (SELECT 1 "
-	    "FROM candles c WHERE c.pair=p.id AND (c.slot>s.last_slot OR "
-	    "(c.slot=s.last_slot AND c.xo>s.last_xo))) ORDER BY p.id",
+	    "FROM candles c WHERE c.pair=p.id AND c.slot>=s.last_slot AND "
+	    "(c.slot>s.last_slot OR c.xo>s.last_xo)) ORDER BY p.id",
 	    err)) == NULL)
 		return BT_EX_SOFTWARE;
 	sqlite3_bind_int(st, 1, all);

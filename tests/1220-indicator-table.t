@@ -147,7 +147,7 @@ json.dump(r[100:101], open(\"BTC_USDT-1h-old.json\", \"w\"))" &&
 test_expect_success 'a changed spec re-creates the table; --indicators --rebuild gives the same bits' '
 	BT_IND_SMA="10 30" BT_IND_EMA= BT_IND_BB="30x2.5" BT_IND_MACD="5,35,5" BT_IND_ATR="1 7" \
 	    test_expect_code 0 bt-fetch --import BTC_USDT-1h-f.json >out &&
-	json_has out "select(.event==\"indicator_spec\") | .severity==\"INFO\" and .spec==\"sma=10,30 ema= rsi=14 bb=30x2.5 atr=1,7 macd=5,35,5\"" &&
+	json_has out "select(.event==\"indicator_spec\") | .severity==\"INFO\" and .spec==\"sma=10,30 ema= rsi=14 bb=30x2.5 atr=1,7 macd=5,35,5 tf=1d,4h,1h\"" &&
 	sql $DB "select name from pragma_table_info(\"indicadores_tecnico\")" | tr "\n" " " >cols &&
 	test "$(cat cols)" = "symbol timeframe timestamp sma_10 sma_30 rsi_14 bb_upper bb_middle bb_lower atr_1 atr_7 macd macd_signal macd_hist " &&
 	BT_IND_SMA="10 30" BT_IND_EMA= BT_IND_BB="30x2.5" BT_IND_MACD="5,35,5" BT_IND_ATR="1 7" oracle $DB &&
