@@ -7,12 +7,19 @@
 BIN=$(dirname "$(command -v bt-fetch)")
 NOW=2025-06-01T04:30:00Z
 start_server binance --data $DATA/vision --now $NOW --ctl $TRASH/binance.ctl
+TOKEN=424242:AAcrontabTestTokenZZ
+start_server telegram --token $TOKEN --messages $TRASH/messages
+printf '%s\n' "$TOKEN" >$TRASH/token
+chmod 600 $TRASH/token
 cat >$BT_CONF <<EOF
 BT_SYMBOLS=BTCUSDT ETHUSDT
 BT_TIMEFRAMES=1d 4h 1h
 BT_SINCE_DAYS=20
 BT_BINANCE_URL=$binance_URL
 BACKTEST_CANDLES=100
+BT_TELEGRAM_URL=$telegram_URL
+TELEGRAM_BOT_TOKEN_FILE=$TRASH/token
+TELEGRAM_BACKTEST_CHANNEL=@bt_ops
 EOF
 export BT_NOW=$NOW
 mkdir -p $BT_HOME/db $BT_HOME/run $BT_HOME/logs $BT_HOME/backups $BT_HOME/results
@@ -70,7 +77,9 @@ test_expect_success 'every line runs and works, in the order of the file' '
 		json_has $BT_HOME/logs/$p.jsonl ".prog==\"$p\"" || exit 1
 	done &&
 	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-backup\") | .ok and (.message|test(\"last success 2025-06-01T04:30:00Z\"))" &&
-	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-fetch\") | .ok"
+	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-fetch\") | .ok" &&
+	json_has $TRASH/messages "select(.chat_id==\"@bt_ops\") | .text|startswith(\"bt daily digest, 2025-06-01T04:30:00Z\")" &&
+	! grep -rq AAcrontabTestToken $BT_HOME $TRASH/*.log
 '
 
 test_expect_success 'the daily jobs are not due again within the day' '
