@@ -162,7 +162,8 @@ static struct key keys[] = {
 	{ "BT_DIGEST_TIME_BUDGET", K_NUM, "40", 0, 3600, NULL, "" },
 	/* bt-watchdog: the probe and the decision matrix (bt-watchdog(1)). */
 	{ "BT_WATCHDOG_JOBS", K_LIST, "bt-fetch:60:60 bt-validate:1440:120 "
-	    "bt-backup:1440:120 bt-backtest:1440:240 bt-digest/daily:1440:120",
+	    "bt-backup:1440:120 bt-backtest:1440:240 bt-digest/daily:1440:120 "
+	    "bt-fetch/sentiment:1440:120 bt-fetch/macro:1440:120",
 	    0, 0, NULL, "" },
 	{ "BT_WATCHDOG_REPEAT_HOURS", K_NUM, "4", 0, 8760, NULL, "" },
 	{ "BT_WATCHDOG_GDB", K_BOOL, "1", 0, 1, NULL, "" },
