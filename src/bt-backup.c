@@ -1494,7 +1494,11 @@ trades_newest(sqlite3 *db)
 	return t;
 }
 
-/* Tables bt-fetch cannot refill: all but bt's own. */
+/*
+ * Tables bt-fetch cannot refill: all but bt's own.  The indicator table
+ * follows the candles; sentiment and macro rows come again with the next
+ * --source runs (sentiment within Binance's 30 days, macro BT_MACRO_DAYS).
+ */
 static json_t *
 lost_tables(sqlite3 *db)
 {
@@ -1502,7 +1506,8 @@ lost_tables(sqlite3 *db)
 	json_t *a = json_array();
 
 	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE "
-	    "type='table' AND name NOT IN ('bt_meta','pairs','candles') AND "
+	    "type='table' AND name NOT IN ('bt_meta','pairs','candles',"
+	    "'ind','ind_state','sent_series','sent_values','macro_data') AND "
 	    "name NOT LIKE 'sqlite_%' ORDER BY name", -1, &s, NULL) !=
 	    SQLITE_OK)
 		return a;

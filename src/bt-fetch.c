@@ -7,6 +7,9 @@
  *	bt-fetch --gaps [...] < gap-records
  *	bt-fetch --import file... [--symbol sym] [--interval tf]
  *	bt-fetch --migrate [-d db]
+ *	bt-fetch --source sentiment|macro [-nqv] [-d db] [--symbols list]
+ *	    [--if-due]
+ *	bt-fetch --indicators [--rebuild] [-nqv] [-d db]
  *
  * Invariants:
  * - Only closed candles are stored: a row whose close time is not before
@@ -20,6 +23,13 @@
  *   breaker ends a run during a whole outage (contracts.md, Retries).
  * - Every run records its dirty ranges and its `runs' row in the state
  *   file, and a plain or --repair run judges coverage at the end.
+ * - After candles are stored, the indicator table is brought up to date
+ *   for the pairs touched (and any pair found behind or dirty), on this
+ *   thread, a write transaction per pair (bt_indtab.c); BT_INDICATORS=0
+ *   turns it off.
+ * - --source sentiment and --source macro (issue 6) fetch market context
+ *   with simple sequential requests on the main thread, retried with
+ *   BT_SOURCE_RETRY_DELAYS; they judge no coverage.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -32,7 +42,8 @@
 
 #include "bt.h"
 
-enum mode { M_UPDATE, M_REPAIR, M_GAPS, M_IMPORT, M_MIGRATE };
+enum mode { M_UPDATE, M_REPAIR, M_GAPS, M_IMPORT, M_MIGRATE, M_SOURCE,
+    M_INDICATORS };
 
 /* Why a pair (or request) failed; the order of contracts.md decides. */
 enum fail { F_NONE, F_TRANSPORT, F_API, F_DATA, F_BAN, F_STORE, F_RATE };
@@ -56,6 +67,13 @@ struct ctx {
 	double		 ban_secs;	/* Retry-After of a 418 */
 	bool		 banned;
 	atomic_bool	 stop;		/* the main thread ends the run */
+	/* The indicator table (main thread only). */
+	bool		 ind;		/* on, and this run writes */
+	struct bt_ind_spec spec;
+	char		**indtfs;
+	int		 nindtfs;
+	int64_t		 ind_pairs, ind_rows, ind_full;
+	int		 ind_rc;	/* the worst failure updating it */
 };
 
 /*
@@ -86,7 +104,10 @@ usage(void)
 	    "       bt-fetch --gaps [-nqv] [-d db]\n"
 	    "       bt-fetch --import file ... [-nqv] [-d db] [--symbol sym] "
 	    "[--interval tf]\n"
-	    "       bt-fetch --migrate [-d db]\n");
+	    "       bt-fetch --migrate [-d db]\n"
+	    "       bt-fetch --source sentiment|macro [-nqv] [-d db] "
+	    "[--symbols list] [--if-due]\n"
+	    "       bt-fetch --indicators [--rebuild] [-nqv] [-d db]\n");
 	exit(BT_EX_USAGE);
 }
 
@@ -453,6 +474,9 @@ fetcher(void *arg)
 
 static void pair_line(struct ctx *, struct pairrun *, double);
 static void pair_failed(struct ctx *, struct pairrun *);
+static void ind_hook(struct ctx *, const char *, const char *, int64_t);
+static int ind_sweep(struct ctx *);
+static void ind_fields(struct ctx *, json_t *);
 
 /*
  * Fetches every pair of prs through the pipeline, storing on this thread.
@@ -509,6 +533,8 @@ fetch_pairs(struct ctx *x, struct pairrun *prs, size_t nprs, int *rc)
 			memcpy(pr->err, pr->serr, sizeof(pr->err));
 		}
 		x->received += pr->received;
+		/* Its candles are in: its indicators follow (issue 6). */
+		ind_hook(x, pr->symbol, pr->tf, pr->rows);
 		if (atomic_load(&x->stop) && pr->requests == 0)
 			continue;		/* skipped: never started */
 		pair_line(x, pr, bt_mono() - pr->t0);
@@ -818,6 +844,7 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 	}
 	if (worst == F_BAN || worst == F_STORE || worst == F_RATE)
 		rc = bt_exit_worse(rc, fail_exit(worst));
+	rc = bt_exit_worse(rc, ind_sweep(x));
 	rec = bt_rec("summary");
 	json_object_set_new(rec, "mode", json_string(repair_days ? "repair" :
 	    "update"));
@@ -830,6 +857,7 @@ run_pairs(struct ctx *x, int64_t since, int repair_days)
 	json_object_set_new(rec, "received", json_integer(x->received));
 	json_object_set_new(rec, "requests", json_integer(x->requests));
 	json_object_set_new(rec, "retries", json_integer(x->retries));
+	ind_fields(x, rec);
 	json_object_set_new(rec, "exit", json_integer(rc));
 	x->exit = rc;
 	json_decref(stale);
@@ -892,6 +920,7 @@ run_gaps(struct ctx *x, FILE *in)
 		free(prs);
 	}
 	free(gaps);
+	rc = bt_exit_worse(rc, ind_sweep(x));
 	rec = bt_rec("summary");
 	json_object_set_new(rec, "mode", json_string("gaps"));
 	json_object_set_new(rec, "gaps", json_integer((json_int_t)n));
@@ -899,6 +928,7 @@ run_gaps(struct ctx *x, FILE *in)
 	json_object_set_new(rec, "received", json_integer(x->received));
 	json_object_set_new(rec, "requests", json_integer(x->requests));
 	json_object_set_new(rec, "retries", json_integer(x->retries));
+	ind_fields(x, rec);
 	json_object_set_new(rec, "exit", json_integer(rc));
 	bt_emit(rec);
 	return rc;
@@ -1010,7 +1040,858 @@ import_file(struct ctx *x, const char *path, const char *osym,
 	return 0;
 }
 
+/* --- indicator table ------------------------------------------------- */
+
+/*
+ * Whether this run keeps the indicator table (issue 6), and with what
+ * spec.  Only runs that store candles do; --indicators does even with
+ * BT_INDICATORS=0 (an option overrides the configuration).
+ */
+static int
+ind_config(struct ctx *x, bool force, char *err)
+{
+	int rc;
+
+	x->ind = false;
+	if (x->mode == M_SOURCE || x->mode == M_MIGRATE ||
+	    (!force && !bt_conf_long("BT_INDICATORS")))
+		return 0;
+	if ((rc = bt_ind_spec_conf(&x->spec, err)) != 0)
+		return rc;
+	x->nindtfs = bt_conf_list("BT_IND_TIMEFRAMES", &x->indtfs);
+	x->ind = true;
+	return 0;
+}
+
+/* A new spec re-creates the table; --rebuild empties it. */
+static int
+ind_prepare(struct ctx *x, bool rebuild)
+{
+	char err[BT_ERRLEN];
+	bool changed;
+	int rc;
+
+	if ((rc = bt_ind_prepare(x->db, &x->spec, &changed, err)) != 0 ||
+	    (rebuild && (rc = bt_ind_reset(x->db, err)) != 0)) {
+		bt_warnx("indicator table: %s", err);
+		return rc;
+	}
+	if (changed)
+		bt_event(x->st, "INFO", "indicator_spec", NULL, NULL,
+		    json_pack("{s:s}", "spec", x->spec.text), "indicator spec "
+		    "is now '%s': the table was re-created and every pair is "
+		    "recomputed", x->spec.text);
+	return 0;
+}
+
+static void
+ind_pair(struct ctx *x, const struct bt_pair *p)
+{
+	struct bt_ind_run r;
+	char err[BT_ERRLEN];
+	json_t *rec;
+	int rc;
+
+	if ((rc = bt_ind_update(x->db, &x->spec, p, &r, err)) != 0) {
+		/* The candles are stored; the pair stays pending. */
+		bt_event(x->st, "WARNING", "indicators_failed", p->symbol,
+		    p->tf, NULL, "%s %s: indicator table not updated: %s",
+		    p->symbol, p->tf, err);
+		x->ind_rc = bt_exit_worse(x->ind_rc, rc);
+		return;
+	}
+	if (r.candles > 0 || r.full)
+		x->ind_pairs++;
+	x->ind_rows += r.rows;
+	x->ind_full += r.full;
+	/* A recomputation other than a pair's first is worth a line. */
+	if (r.full && strcmp(r.why, "new") != 0 && !x->quiet) {
+		rec = bt_rec("indicators");
+		json_object_set_new(rec, "symbol", json_string(p->symbol));
+		json_object_set_new(rec, "tf", json_string(p->tf));
+		json_object_set_new(rec, "mode", json_string("full"));
+		json_object_set_new(rec, "why", json_string(r.why));
+		json_object_set_new(rec, "from", r.from >= 0 ?
+		    json_integer(r.from) : json_null());
+		json_object_set_new(rec, "rows", json_integer(r.rows));
+		bt_emit(rec);
+	}
+}
+
+/* At PAIR_END: a pair whose candles changed, if it is kept. */
+static void
+ind_hook(struct ctx *x, const char *symbol, const char *tf, int64_t rows)
+{
+	struct bt_pair p;
+	char err[BT_ERRLEN];
+	int j;
+
+	if (!x->ind || x->dry || rows <= 0 || x->ind_rc != 0)
+		return;
+	for (j = 0; j < x->nindtfs; j++)
+		if (strcmp(x->indtfs[j], tf) == 0)
+			break;
+	if (j == x->nindtfs)
+		return;
+	if (bt_pair_get(x->db, symbol, tf, false, NULL, 0, &p, err) != 0 ||
+	    p.id == 0)
+		return;		/* the sweep will find it */
+	ind_pair(x, &p);
+}
+
+/*
+ * At the end of a run that stored candles: every pair of the indicator
+ * timeframes that is still behind, dirty or new.  Each costs a query
+ * when it is not; so the table is whole after every run.
+ */
+static int
+ind_sweep(struct ctx *x)
+{
+	struct bt_pair *ps;
+	char err[BT_ERRLEN];
+	size_t n, i;
+	int rc;
+
+	if (!x->ind || x->dry)
+		return 0;
+	if (x->ind_rc == 0) {
+		if ((rc = bt_ind_pending(x->db, x->indtfs, x->nindtfs, false,
+		    &ps, &n, err)) != 0) {
+			bt_warnx("indicator table: %s", err);
+			x->ind_rc = rc;
+			return rc;
+		}
+		for (i = 0; i < n && x->ind_rc == 0; i++)
+			ind_pair(x, &ps[i]);
+		free(ps);
+	}
+	return x->ind_rc;
+}
+
+static void
+ind_fields(struct ctx *x, json_t *rec)
+{
+	if (!x->ind || x->dry)
+		return;
+	json_object_set_new(rec, "ind_pairs", json_integer(x->ind_pairs));
+	json_object_set_new(rec, "ind_rows", json_integer(x->ind_rows));
+	json_object_set_new(rec, "ind_full", json_integer(x->ind_full));
+}
+
+/* --indicators [--rebuild]: the table up to date, no network. */
+static int
+run_indicators(struct ctx *x)
+{
+	json_t *rec;
+	int rc;
+
+	rc = ind_sweep(x);
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string("indicators"));
+	json_object_set_new(rec, "spec", json_string(x->spec.text));
+	ind_fields(x, rec);
+	json_object_set_new(rec, "exit", json_integer(rc));
+	bt_emit(rec);
+	return rc;
+}
+
+/* --- sentiment -------------------------------------------------------- */
+
+/*
+ * Binance's futures statistics per symbol, and the spot 24 h ticker for
+ * all (issue 6; binance.md section 3).  Each source's rows are stored at
+ * their own times, keyed (symbol, metric, timestamp), under the spot
+ * symbol; BT_FUTURES_SYMBOL_MAP names the futures contract where it
+ * differs (PEPEUSDT=1000PEPEUSDT), whose figures are stored as Binance
+ * gives them.  Each run starts just after the newest stored time of each
+ * source, so a missed day is fetched on the next run.  The statistics
+ * under /futures/data reach back 30 days only: what fell out of that
+ * window is reported as lost (a WARNING), never guessed.
+ */
+static const struct fsrc {
+	const char	*name, *path;
+	bool		 period;	/* takes period= */
+	int		 limit, weight;
+	const char	*tkey;
+	const char	*keys[BT_SENT_MAXF];
+	const char	*metrics[BT_SENT_MAXF];
+	int		 nk, nreq;
+} fsrcs[] = {
+	{ "funding", "/fapi/v1/fundingRate", false, 1000, 1, "fundingTime",
+	    { "fundingRate", "markPrice" }, { "funding_rate", "mark_price" },
+	    2, 1 },
+	{ "open_interest", "/futures/data/openInterestHist", true, 500, 0,
+	    "timestamp", { "sumOpenInterest", "sumOpenInterestValue" },
+	    { "open_interest", "open_interest_value" }, 2, 2 },
+	{ "long_short", "/futures/data/globalLongShortAccountRatio", true, 500,
+	    0, "timestamp", { "longShortRatio", "longAccount", "shortAccount" },
+	    { "long_short_ratio", "long_account", "short_account" }, 3, 3 },
+	{ "taker", "/futures/data/takerlongshortRatio", true, 500, 0,
+	    "timestamp", { "buySellRatio", "buyVol", "sellVol" },
+	    { "taker_buy_sell_ratio", "taker_buy_vol", "taker_sell_vol" }, 3,
+	    3 },
+};
+#define NFSRC	(sizeof(fsrcs) / sizeof(fsrcs[0]))
+#define DAY_MS	86400000LL
+
+static const char *sent_periods[] = { "5m", "15m", "30m", "1h", "2h", "4h",
+    "6h", "12h", "1d" };
+
+/* The futures symbol of a spot one: BT_FUTURES_SYMBOL_MAP, or itself. */
+static int
+futures_symbol(const char *spot, char *out, size_t len, char *err)
+{
+	char **map, *eq;
+	int n, i, rc = 0;
+
+	snprintf(out, len, "%s", spot);
+	n = bt_conf_list("BT_FUTURES_SYMBOL_MAP", &map);
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((eq = strchr(map[i], '=')) == NULL) {
+			rc = BT_EX_CONFIG;
+			break;
+		}
+		*eq++ = '\0';
+		if (!bt_symbol_ok(map[i]) || !bt_symbol_ok(eq)) {
+			eq[-1] = '=';
+			rc = BT_EX_CONFIG;
+			break;
+		}
+		if (strcmp(map[i], spot) == 0)
+			snprintf(out, len, "%s", eq);
+	}
+	if (rc != 0)
+		snprintf(err, BT_ERRLEN, "BT_FUTURES_SYMBOL_MAP: '%s' is not "
+		    "SPOT=FUTURES (e.g. PEPEUSDT=1000PEPEUSDT)", map[i]);
+	bt_list_free(map, n);
+	return rc;
+}
+
+static bool
+fred_series_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 40 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* The keys of --source, checked before anything runs (exit 78). */
+static int
+source_config(const char *source, char *err)
+{
+	char fs[24], **v;
+	size_t i;
+	int n, j, rc = 0;
+
+	if (strcmp(source, "sentiment") == 0) {
+		for (i = 0; i < sizeof(sent_periods) / sizeof(sent_periods[0]);
+		    i++)
+			if (strcmp(bt_conf("BT_SENTIMENT_PERIOD"),
+			    sent_periods[i]) == 0)
+				break;
+		if (i == sizeof(sent_periods) / sizeof(sent_periods[0])) {
+			snprintf(err, BT_ERRLEN, "BT_SENTIMENT_PERIOD: '%s' is "
+			    "not one of 5m 15m 30m 1h 2h 4h 6h 12h 1d",
+			    bt_conf("BT_SENTIMENT_PERIOD"));
+			return BT_EX_CONFIG;
+		}
+		return futures_symbol("BTCUSDT", fs, sizeof(fs), err);
+	}
+	n = bt_conf_list("BT_FRED_SERIES", &v);
+	if (n == 0) {
+		snprintf(err, BT_ERRLEN, "BT_FRED_SERIES is empty");
+		rc = BT_EX_CONFIG;
+	}
+	for (j = 0; j < n && rc == 0; j++)
+		if (!fred_series_ok(v[j])) {
+			snprintf(err, BT_ERRLEN, "BT_FRED_SERIES: '%s' is not a "
+			    "FRED series id", v[j]);
+			rc = BT_EX_CONFIG;
+		}
+	bt_list_free(v, n);
+	return rc;
+}
+
+/* What one symbol's sources did. */
+struct sres {
+	int64_t	 rows;
+	long	 requests, retries;
+	int	 gaps;
+	enum fail fail;
+	bool	 nofutures;
+	char	 err[BT_ERRLEN];
+};
+
+static void
+worse_fail(enum fail *w, enum fail f)
+{
+	if (f != F_NONE && (*w == F_NONE || bt_exit_worse(fail_exit(f),
+	    fail_exit(*w)) == fail_exit(f)))
+		*w = f;
+}
+
+/* Rows of one page: all, each value under its metric, or none. */
+static enum fail
+sent_store(struct ctx *x, const char *sym, const struct fsrc *fs,
+    const struct bt_sent_row *rows, size_t n, int64_t *changed, char *err)
+{
+	int64_t c;
+	int k, rc;
+
+	*changed = 0;
+	if (n == 0 || x->dry)
+		return F_NONE;
+	if ((rc = bt_begin(x->db, err)) != 0)
+		return rc == BT_EX_TEMPFAIL ? F_BAN : F_STORE;
+	for (k = 0; k < fs->nk; k++) {
+		if ((rc = bt_sent_store(x->db, sym, fs->metrics[k], &rows[0].t,
+		    &rows[0].v[k], n, sizeof(rows[0]), &c, err)) != 0) {
+			bt_rollback(x->db);
+			return F_STORE;
+		}
+		*changed += c;
+	}
+	if ((rc = bt_commit(x->db, err)) != 0)
+		return F_STORE;
+	return F_NONE;
+}
+
+/*
+ * One source of one symbol, page after page from just after its newest
+ * stored time.  Returns F_NONE, or the failure with err set.
+ */
+static enum fail
+sent_source(struct ctx *x, const char *sym, const char *fsym,
+    const struct fsrc *fs, struct sres *res, char *err)
+{
+	struct bt_http_resp r;
+	struct bt_sent_row *rows;
+	char q[256], why[BT_ERRLEN], a[32], b[32];
+	const char *per = bt_conf("BT_SENTIMENT_PERIOD");
+	int64_t now = bt_now_ms(), pms = bt_tf_ms(per), last, s, floor, c;
+	size_t n, i;
+	enum fail f;
+	int rc;
+
+	if ((rc = bt_sent_last(x->db, sym, fs->metrics[0], &last, err)) != 0)
+		return F_STORE;
+	s = last >= 0 ? last + 1 : now - bt_conf_long("BT_SENTIMENT_DAYS") *
+	    DAY_MS;
+	if (fs->period) {
+		/* Binance keeps 30 days; a minute's margin for clocks. */
+		floor = now - 30 * DAY_MS + 60000;
+		floor += (pms - floor % pms) % pms;
+		if (s < floor) {
+			if (last >= 0 && last + pms < floor) {
+				res->gaps++;
+				bt_event(x->dry ? NULL : x->st, "WARNING",
+				    "sentiment_gap", sym, NULL, json_pack(
+				    "{s:s, s:I, s:I}", "source", fs->name,
+				    "from", (json_int_t)(last + pms), "to",
+				    (json_int_t)(floor - pms)), "%s %s: "
+				    "%s..%s fell out of Binance's 30-day window "
+				    "before it was fetched; it is lost here "
+				    "(data.binance.vision's futures metrics "
+				    "archive has it)", sym, fs->name,
+				    bt_fmt_time(last + pms, a),
+				    bt_fmt_time(floor - pms, b));
+			}
+			s = floor;
+		}
+	}
+	for (;;) {
+		if (fs->period)
+			snprintf(q, sizeof(q), "symbol=%s&period=%s&startTime="
+			    "%lld&endTime=%lld&limit=%d", fsym, per,
+			    (long long)s, (long long)now, fs->limit);
+		else
+			snprintf(q, sizeof(q), "symbol=%s&startTime=%lld&"
+			    "endTime=%lld&limit=%d", fsym, (long long)s,
+			    (long long)now, fs->limit);
+		f = request(x, fs->path, q, fs->weight, &r, &res->requests,
+		    &res->retries, why);
+		if (f == F_API && strstr(why, "-1121") != NULL) {
+			res->nofutures = true;
+			bt_http_resp_free(&r);
+			return F_NONE;
+		}
+		if (f != F_NONE) {
+			snprintf(err, BT_ERRLEN, "%s: %s", fs->path, why);
+			bt_http_resp_free(&r);
+			return f;
+		}
+		rc = bt_parse_futures(r.body, r.len, fs->tkey, fs->keys, fs->nk,
+		    fs->nreq, &rows, &n, why);
+		bt_http_resp_free(&r);
+		if (rc == -1) {
+			snprintf(err, BT_ERRLEN, "%s from %s: %s", fs->path,
+			    bt_fmt_time(s, a), why);
+			return F_DATA;
+		}
+		for (i = 0; i < n; i++)
+			if (rows[i].t < s || rows[i].t > now) {
+				snprintf(err, BT_ERRLEN, "%s from %s: row %zu: "
+				    "time %lld is outside the requested window",
+				    fs->path, bt_fmt_time(s, a), i + 1,
+				    (long long)rows[i].t);
+				free(rows);
+				return F_DATA;
+			}
+		f = sent_store(x, sym, fs, rows, n, &c, why);
+		if (f != F_NONE) {
+			snprintf(err, BT_ERRLEN, "%s", why);
+			free(rows);
+			return f;
+		}
+		res->rows += c;
+		x->rows += c;
+		x->received += (int64_t)n;
+		if (n < (size_t)fs->limit || rows[n - 1].t >= now) {
+			free(rows);
+			return F_NONE;
+		}
+		s = rows[n - 1].t + 1;
+		free(rows);
+	}
+}
+
+/* contracts.md style: one WARNING a day for a symbol without futures. */
+static void
+warn_no_futures(struct ctx *x, const char *sym, const char *fsym)
+{
+	char key[64], day[32], *last = NULL, err[BT_ERRLEN];
+
+	bt_fmt_time(bt_now_ms(), day);
+	day[10] = '\0';
+	snprintf(key, sizeof(key), "no_futures:%s", sym);
+	if (!x->dry && bt_kv_get(x->st, key, &last, err) == 0 &&
+	    last != NULL && strcmp(last, day) == 0) {
+		free(last);
+		return;
+	}
+	free(last);
+	bt_event(x->dry ? NULL : x->st, "WARNING", "no_futures", sym, NULL,
+	    json_pack("{s:s}", "futures", fsym), "%s: Binance has no futures "
+	    "contract %s (-1121); map it in BT_FUTURES_SYMBOL_MAP (e.g. "
+	    "PEPEUSDT=1000PEPEUSDT) or accept no futures figures for it",
+	    sym, fsym);
+	if (!x->dry)
+		bt_kv_set(x->st, key, day, err);
+}
+
+/*
+ * The 24 h ticker of cnt symbols in one request.  One unknown symbol
+ * fails the whole request (-1121): then each is asked for alone, and an
+ * unknown one is left out (the candle fetch warns about it).
+ */
+static enum fail
+ticker_batch(struct ctx *x, char **syms, int cnt, struct sres *res,
+    char *err)
+{
+	struct bt_http_resp r;
+	struct bt_ticker_row *rows = NULL;
+	struct bt_buf q = { 0 }, list = { 0 };
+	char why[BT_ERRLEN], *esc;
+	size_t n, i;
+	int64_t c;
+	int j, k, rc = 0;
+	enum fail f, worst = F_NONE;
+
+	bt_buf_add(&list, "[", 1);
+	for (j = 0; j < cnt; j++)
+		bt_buf_printf(&list, "%s\"%s\"", j ? "," : "", syms[j]);
+	bt_buf_add(&list, "]", 1);
+	esc = bt_http_escape(x->http, list.p);
+	bt_buf_printf(&q, "symbols=%s", esc);
+	free(esc);
+	bt_buf_free(&list);
+	f = request(x, "/api/v3/ticker/24hr", q.p, cnt <= 20 ? 2 : 40, &r,
+	    &res->requests, &res->retries, why);
+	bt_buf_free(&q);
+	if (f == F_API && strstr(why, "-1121") != NULL) {
+		bt_http_resp_free(&r);
+		if (cnt == 1) {
+			if (x->verbose)
+				bt_warnx("ticker: %s is not a Binance spot "
+				    "symbol", syms[0]);
+			return F_NONE;
+		}
+		for (j = 0; j < cnt; j++) {
+			f = ticker_batch(x, &syms[j], 1, res, err);
+			worse_fail(&worst, f);
+			if (f == F_BAN || f == F_STORE)
+				break;
+		}
+		return worst;
+	}
+	if (f != F_NONE) {
+		snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
+		bt_http_resp_free(&r);
+		return f;
+	}
+	rc = bt_parse_ticker(r.body, r.len, &rows, &n, why);
+	bt_http_resp_free(&r);
+	if (rc == -1) {
+		snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
+		return F_DATA;
+	}
+	x->received += (int64_t)n;
+	if (x->dry || n == 0) {
+		free(rows);
+		return F_NONE;
+	}
+	if ((rc = bt_begin(x->db, why)) != 0) {
+		snprintf(err, BT_ERRLEN, "%s", why);
+		free(rows);
+		return rc == BT_EX_TEMPFAIL ? F_BAN : F_STORE;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		for (j = 0; j < cnt; j++)
+			if (strcmp(rows[i].symbol, syms[j]) == 0)
+				break;
+		if (j == cnt)
+			continue;	/* not asked for */
+		for (k = 0; k < BT_TICKER_NF && rc == 0; k++) {
+			rc = bt_sent_store(x->db, rows[i].symbol,
+			    bt_ticker_metrics[k], &rows[i].t, &rows[i].v[k], 1,
+			    0, &c, why);
+			res->rows += c;
+			x->rows += c;
+		}
+	}
+	free(rows);
+	if (rc != 0 || (rc = bt_commit(x->db, why)) != 0) {
+		if (!sqlite3_get_autocommit(x->db))
+			bt_rollback(x->db);
+		snprintf(err, BT_ERRLEN, "%s", why);
+		return F_STORE;
+	}
+	return F_NONE;
+}
+
+/* The 24 h ticker of every symbol: one request per 100 symbols. */
+static enum fail
+sent_ticker(struct ctx *x, char **syms, int nsyms, struct sres *res,
+    char *err)
+{
+	enum fail f, worst = F_NONE;
+	int from;
+
+	for (from = 0; from < nsyms; from += 100) {
+		f = ticker_batch(x, syms + from, nsyms - from < 100 ?
+		    nsyms - from : 100, res, err);
+		worse_fail(&worst, f);
+		if (f == F_BAN || f == F_STORE)
+			break;
+	}
+	return worst;
+}
+
+static void
+sent_line(struct ctx *x, const char *event, const char *sym, const char *fsym,
+    struct sres *res)
+{
+	json_t *rec;
+
+	if (x->quiet && res->fail == F_NONE)
+		return;
+	rec = bt_rec(event);
+	if (sym != NULL) {
+		json_object_set_new(rec, "symbol", json_string(sym));
+		json_object_set_new(rec, "futures", res->nofutures ? json_null() :
+		    json_string(fsym));
+	}
+	json_object_set_new(rec, "status", json_string(res->fail == F_NONE ?
+	    "ok" : "failed"));
+	json_object_set_new(rec, "rows", json_integer(res->rows));
+	json_object_set_new(rec, "requests", json_integer(res->requests));
+	json_object_set_new(rec, "retries", json_integer(res->retries));
+	if (sym != NULL)
+		json_object_set_new(rec, "gaps", json_integer(res->gaps));
+	if (res->fail != F_NONE)
+		json_object_set_new(rec, "error", json_string(res->err));
+	bt_emit(rec);
+}
+
+/* --source sentiment. */
+static int
+run_sentiment(struct ctx *x)
+{
+	char **syms, fsym[24], err[BT_ERRLEN];
+	struct bt_http *fut = NULL, *spot = NULL;
+	struct sres res, tres;
+	int nsyms, i, rc = 0, failed = 0, breaker = 0;
+	size_t k;
+	enum fail f, worst = F_NONE;
+	bool tripped = false;
+	json_t *rec;
+
+	nsyms = bt_conf_list("BT_SYMBOLS", &syms);
+	if ((fut = bt_http_new(bt_conf("BT_BINANCE_FUTURES_URL"), err)) ==
+	    NULL || (spot = bt_http_new(bt_conf("BT_BINANCE_URL"), err)) ==
+	    NULL) {
+		bt_warnx("%s: %s", fut == NULL ? "BT_BINANCE_FUTURES_URL" :
+		    "BT_BINANCE_URL", err);
+		bt_http_free(fut);
+		bt_list_free(syms, nsyms);
+		return BT_EX_CONFIG;
+	}
+	x->ndelays = bt_conf_delays("BT_SOURCE_RETRY_DELAYS", &x->delays);
+	/* USD-M futures allow 2400 weight a minute, spot 6000. */
+	x->weight_cap = (long)(fmin(bt_conf_double("BT_WEIGHT_LIMIT"), 2400) *
+	    bt_conf_double("BT_WEIGHT_SHARE"));
+	x->http = fut;
+	for (i = 0; i < nsyms && !x->banned; i++) {
+		memset(&res, 0, sizeof(res));
+		futures_symbol(syms[i], fsym, sizeof(fsym), err);
+		for (k = 0; k < NFSRC && !res.nofutures; k++) {
+			f = sent_source(x, syms[i], fsym, &fsrcs[k], &res, err);
+			if (f == F_NONE)
+				continue;
+			if (res.fail == F_NONE)
+				snprintf(res.err, sizeof(res.err), "%s", err);
+			worse_fail(&res.fail, f);
+			/* An outage or a ban: the other sources wait too. */
+			if (f == F_TRANSPORT || f == F_BAN || f == F_STORE)
+				break;
+		}
+		if (res.nofutures)
+			warn_no_futures(x, syms[i], fsym);
+		sent_line(x, "sentiment", syms[i], fsym, &res);
+		if (res.fail != F_NONE) {
+			failed++;
+			bt_event(x->dry ? NULL : x->st, "WARNING",
+			    "sentiment_failed", syms[i], NULL, NULL, "%s: %s",
+			    syms[i], res.err);
+		}
+		worse_fail(&worst, res.fail);
+		if (res.fail == F_STORE)
+			break;
+		breaker = res.fail == F_TRANSPORT ? breaker + 1 : 0;
+		if (breaker >= bt_conf_long("BT_CIRCUIT_BREAKER") &&
+		    i + 1 < nsyms) {
+			bt_event(x->dry ? NULL : x->st, "CRITICAL",
+			    "circuit_breaker", NULL, NULL, NULL, "%d symbols "
+			    "in a row failed on transport errors (last: %s); "
+			    "skipping the rest of this run", breaker, res.err);
+			tripped = true;
+			break;
+		}
+	}
+	if (!x->banned && !tripped && worst != F_STORE) {
+		memset(&tres, 0, sizeof(tres));
+		x->http = spot;
+		x->weight_used = -1;
+		x->weight_cap = (long)(bt_conf_long("BT_WEIGHT_LIMIT") *
+		    bt_conf_double("BT_WEIGHT_SHARE"));
+		tres.fail = sent_ticker(x, syms, nsyms, &tres, tres.err);
+		sent_line(x, "ticker", NULL, NULL, &tres);
+		if (tres.fail != F_NONE) {
+			failed++;
+			bt_event(x->dry ? NULL : x->st, "WARNING",
+			    "sentiment_failed", NULL, NULL, NULL, "ticker: %s",
+			    tres.err);
+		}
+		worse_fail(&worst, tres.fail);
+	}
+	if (x->banned)
+		record_ban(x, x->ban_secs);
+	rc = fail_exit(worst);
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string("sentiment"));
+	json_object_set_new(rec, "symbols", json_integer(nsyms));
+	json_object_set_new(rec, "failed", json_integer(failed));
+	json_object_set_new(rec, "rows", json_integer(x->rows));
+	json_object_set_new(rec, "received", json_integer(x->received));
+	json_object_set_new(rec, "requests", json_integer(x->requests));
+	json_object_set_new(rec, "retries", json_integer(x->retries));
+	json_object_set_new(rec, "exit", json_integer(rc));
+	bt_emit(rec);
+	x->http = NULL;
+	bt_http_free(fut);
+	bt_http_free(spot);
+	bt_list_free(syms, nsyms);
+	return rc;
+}
+
+/* --- macro ------------------------------------------------------------ */
+
+/*
+ * FRED's series/observations, file_type=json, for BT_FRED_SERIES, into
+ * macro_data keyed (series, date).  Each run asks for the last
+ * BT_MACRO_DAYS of every series, so a revised value replaces the old one
+ * and a late release fills its day; "." is stored as NULL.  The key
+ * (FRED_API_KEY_FILE) goes into the query only: never argv, never output
+ * (bt_redact removes it and any api_key= value from every line).
+ */
+static enum fail
+macro_series(struct ctx *x, const char *series, const char *key,
+    json_t *rec, char *err)
+{
+	struct bt_http_resp r;
+	struct bt_fred_obs *all = NULL, *o;
+	struct bt_buf q = { 0 };
+	char why[BT_ERRLEN], start[32], *msg;
+	size_t n, total = 0, i, missing = 0;
+	int64_t count, added = 0, revised = 0;
+	long requests = 0, retries = 0;
+	enum fail f = F_NONE;
+	int rc;
+
+	bt_fmt_time(bt_now_ms() - bt_conf_long("BT_MACRO_DAYS") * DAY_MS,
+	    start);
+	start[10] = '\0';
+	for (;;) {
+		bt_buf_free(&q);
+		bt_buf_printf(&q, "series_id=%s&api_key=%s&file_type=json&"
+		    "observation_start=%s&sort_order=asc&offset=%zu", series,
+		    key, start, total);
+		f = request(x, "/fred/series/observations", q.p, 0, &r,
+		    &requests, &retries, why);
+		explicit_bzero(q.p, q.len);
+		if (f == F_API && (msg = bt_fred_error(r.body, r.len)) != NULL) {
+			snprintf(why, sizeof(why), "HTTP %ld: %s", r.status, msg);
+			free(msg);
+		}
+		if (f != F_NONE) {
+			snprintf(err, BT_ERRLEN, "%s: %s", series, why);
+			bt_http_resp_free(&r);
+			break;
+		}
+		rc = bt_parse_fred(r.body, r.len, &o, &n, &count, why);
+		bt_http_resp_free(&r);
+		if (rc == -1) {
+			snprintf(err, BT_ERRLEN, "%s: %s", series, why);
+			f = F_DATA;
+			break;
+		}
+		if (n > 0 && total > 0 && o[0].date <= all[total - 1].date) {
+			snprintf(err, BT_ERRLEN, "%s: the page at offset %zu "
+			    "does not follow the one before", series, total);
+			free(o);
+			f = F_DATA;
+			break;
+		}
+		if ((all = realloc(all, (total + n + 1) * sizeof(*all))) ==
+		    NULL)
+			abort();
+		if (n > 0)
+			memcpy(all + total, o, n * sizeof(*o));
+		total += n;
+		free(o);
+		if (n == 0 || count < 0 || (int64_t)total >= count)
+			break;
+	}
+	bt_buf_free(&q);
+	for (i = 0; i < total; i++)
+		missing += isnan(all[i].v);
+	if (f == F_NONE && total > 0 && !x->dry) {
+		if ((rc = bt_begin(x->db, why)) != 0 ||
+		    (rc = bt_macro_store(x->db, series, all, total, &added,
+		    &revised, why)) != 0 || (rc = bt_commit(x->db, why)) != 0) {
+			if (!sqlite3_get_autocommit(x->db))
+				bt_rollback(x->db);
+			snprintf(err, BT_ERRLEN, "%s: %s", series, why);
+			f = rc == BT_EX_TEMPFAIL ? F_BAN : F_STORE;
+		}
+	}
+	x->rows += added + revised;
+	x->received += (int64_t)total;
+	json_object_set_new(rec, "series", json_string(series));
+	json_object_set_new(rec, "status", json_string(f == F_NONE ? "ok" :
+	    "failed"));
+	json_object_set_new(rec, "observations", json_integer(
+	    (json_int_t)total));
+	json_object_set_new(rec, "missing", json_integer((json_int_t)missing));
+	json_object_set_new(rec, "new", json_integer(added));
+	json_object_set_new(rec, "revised", json_integer(revised));
+	if (total > 0) {
+		bt_fmt_time(all[0].date, start);
+		start[10] = '\0';
+		json_object_set_new(rec, "first", json_string(start));
+		bt_fmt_time(all[total - 1].date, start);
+		start[10] = '\0';
+		json_object_set_new(rec, "last", json_string(start));
+	} else {
+		json_object_set_new(rec, "first", json_null());
+		json_object_set_new(rec, "last", json_null());
+	}
+	json_object_set_new(rec, "requests", json_integer(requests));
+	json_object_set_new(rec, "retries", json_integer(retries));
+	if (f != F_NONE)
+		json_object_set_new(rec, "error", json_string(err));
+	free(all);
+	return f;
+}
+
+/* --source macro. */
+static int
+run_macro(struct ctx *x)
+{
+	char **series, err[BT_ERRLEN], *key, *esc;
+	int n, i, rc = 0, failed = 0;
+	enum fail f;
+	json_t *rec;
+
+	if ((key = bt_secret("FRED_API_KEY", err)) == NULL) {
+		bt_warnx("%s", err);
+		return BT_EX_CONFIG;
+	}
+	if ((x->http = bt_http_new(bt_conf("BT_FRED_URL"), err)) == NULL) {
+		bt_warnx("BT_FRED_URL: %s", err);
+		explicit_bzero(key, strlen(key));
+		free(key);
+		return BT_EX_CONFIG;
+	}
+	esc = bt_http_escape(x->http, key);
+	bt_redact_add(esc);
+	x->ndelays = bt_conf_delays("BT_SOURCE_RETRY_DELAYS", &x->delays);
+	x->weight_used = -1;		/* FRED: no Binance weight */
+	n = bt_conf_list("BT_FRED_SERIES", &series);
+	for (i = 0; i < n; i++) {
+		rec = bt_rec("series");
+		f = macro_series(x, series[i], esc, rec, err);
+		if (!x->quiet || f != F_NONE)
+			bt_emit(rec);
+		else
+			json_decref(rec);
+		if (f == F_NONE)
+			continue;
+		failed++;
+		bt_event(x->dry ? NULL : x->st, "WARNING", "macro_failed", NULL,
+		    NULL, json_pack("{s:s}", "series", series[i]), "FRED %s",
+		    err);
+		/*
+		 * FRED refuses a request for a bad key or an unknown series
+		 * (HTTP 400): that is the configuration's fault.
+		 */
+		rc = bt_exit_worse(rc, f == F_API ? BT_EX_CONFIG :
+		    fail_exit(f));
+		if (f == F_STORE || f == F_BAN)
+			break;
+	}
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string("macro"));
+	json_object_set_new(rec, "series", json_integer(n));
+	json_object_set_new(rec, "failed", json_integer(failed));
+	json_object_set_new(rec, "rows", json_integer(x->rows));
+	json_object_set_new(rec, "received", json_integer(x->received));
+	json_object_set_new(rec, "requests", json_integer(x->requests));
+	json_object_set_new(rec, "retries", json_integer(x->retries));
+	json_object_set_new(rec, "exit", json_integer(rc));
+	bt_emit(rec);
+	bt_list_free(series, n);
+	explicit_bzero(esc, strlen(esc));
+	explicit_bzero(key, strlen(key));
+	free(esc);
+	free(key);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- main */
+
+enum { OPT_SOURCE = 256, OPT_IF_DUE, OPT_INDICATORS, OPT_REBUILD };
 
 static const struct option longopts[] = {
 	{ "db", required_argument, NULL, 'd' },
@@ -1027,6 +1908,10 @@ static const struct option longopts[] = {
 	{ "symbol", required_argument, NULL, 's' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "migrate", no_argument, NULL, 'M' },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "if-due", no_argument, NULL, OPT_IF_DUE },
+	{ "indicators", no_argument, NULL, OPT_INDICATORS },
+	{ "rebuild", no_argument, NULL, OPT_REBUILD },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1039,6 +1924,9 @@ main(int argc, char *argv[])
 	size_t gaps_len = 0;
 	FILE *gaps_in = NULL;
 	const char *since_opt = NULL, *osym = NULL, *otf = NULL;
+	const char *source = NULL, *job;
+	bool if_due = false, rebuild = false, due;
+	int64_t slot;
 	int ch, rc, repair = 0, i;
 	int64_t since, run = -1;
 	double t0 = bt_mono();
@@ -1046,6 +1934,8 @@ main(int argc, char *argv[])
 
 	memset(&x, 0, sizeof(x));
 	x.weight_used = -1;
+	/* contracts.md: bt-fetch is the program that needs the FRED key. */
+	bt_conf_want("FRED_API_KEY");
 	if ((rc = bt_init("bt-fetch", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);
@@ -1110,6 +2000,25 @@ main(int argc, char *argv[])
 		case 'M':
 			x.mode = M_MIGRATE;
 			break;
+		case OPT_SOURCE:
+			if (strcmp(optarg, "sentiment") != 0 &&
+			    strcmp(optarg, "macro") != 0) {
+				bt_warnx("--source: '%s' is not sentiment or "
+				    "macro", optarg);
+				return BT_EX_USAGE;
+			}
+			x.mode = M_SOURCE;
+			source = optarg;
+			break;
+		case OPT_IF_DUE:
+			if_due = true;
+			break;
+		case OPT_INDICATORS:
+			x.mode = M_INDICATORS;
+			break;
+		case OPT_REBUILD:
+			rebuild = true;
+			break;
 		case 'h':
 		default:
 			usage();
@@ -1121,8 +2030,16 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((x.mode == M_IMPORT) != (argc > 0))
+	if ((x.mode == M_IMPORT) != (argc > 0) ||
+	    (if_due && x.mode != M_SOURCE) ||
+	    (rebuild && x.mode != M_INDICATORS))
 		usage();
+	/* The configuration this run will use, checked before any work. */
+	if ((rc = ind_config(&x, x.mode == M_INDICATORS, err)) != 0 ||
+	    (x.mode == M_SOURCE && (rc = source_config(source, err)) != 0)) {
+		bt_warnx("%s", err);
+		return rc;
+	}
 	since = bt_now_ms() - bt_conf_long("BT_SINCE_DAYS") * 86400000LL;
 	if (since_opt != NULL && bt_parse_time(since_opt, &since) == -1) {
 		bt_warnx("--since: '%s' is not an ISO 8601 UTC date", since_opt);
@@ -1186,9 +2103,25 @@ main(int argc, char *argv[])
 		bt_emit(sum);
 		goto out;
 	}
-	if (!x.dry && (run = bt_run_begin(x.st, x.mode == M_IMPORT ? "import" :
-	    x.mode == M_GAPS ? "gaps" : x.mode == M_REPAIR ? "repair" : "",
-	    err)) < 0) {
+	job = x.mode == M_IMPORT ? "import" : x.mode == M_GAPS ? "gaps" :
+	    x.mode == M_REPAIR ? "repair" : x.mode == M_SOURCE ? source :
+	    x.mode == M_INDICATORS ? "indicators" : "";
+	/* contracts.md, Due: the 02:00 job runs hourly with --if-due. */
+	if (if_due) {
+		if ((rc = bt_due(x.st, "bt-fetch", job, 0, bt_conf(strcmp(source,
+		    "macro") == 0 ? "BT_MACRO_SLOT" : "BT_SENTIMENT_SLOT"),
+		    &due, &slot, err)) != 0) {
+			bt_warnx("%s", err);
+			goto out;
+		}
+		if (!due) {
+			bt_not_due(job, slot);
+			goto out;
+		}
+	}
+	if (x.ind && !x.dry && (rc = ind_prepare(&x, rebuild)) != 0)
+		goto out;
+	if (!x.dry && (run = bt_run_begin(x.st, job, err)) < 0) {
 		rc = (int)-run;
 		bt_warnx("%s", err);
 		goto out;
@@ -1197,13 +2130,23 @@ main(int argc, char *argv[])
 		for (i = 0; i < argc; i++)
 			rc = bt_exit_worse(rc, import_file(&x, argv[i], osym,
 			    otf));
+		rc = bt_exit_worse(rc, ind_sweep(&x));
 		sum = bt_rec("summary");
 		json_object_set_new(sum, "mode", json_string("import"));
 		json_object_set_new(sum, "files", json_integer(argc));
 		json_object_set_new(sum, "rows", json_integer(x.rows));
 		json_object_set_new(sum, "received", json_integer(x.received));
+		ind_fields(&x, sum);
 		json_object_set_new(sum, "exit", json_integer(rc));
 		bt_emit(sum);
+		goto done;
+	}
+	if (x.mode == M_INDICATORS) {
+		rc = run_indicators(&x);
+		goto done;
+	}
+	if (x.mode == M_SOURCE && strcmp(source, "macro") == 0) {
+		rc = run_macro(&x);
 		goto done;
 	}
 	/* contracts.md: until a 418 ban ends, no request at all. */
@@ -1217,6 +2160,10 @@ main(int argc, char *argv[])
 		    strtoll(ban, NULL, 10), ts)));
 		bt_emit(sum);
 		rc = BT_EX_TEMPFAIL;
+		goto done;
+	}
+	if (x.mode == M_SOURCE) {
+		rc = run_sentiment(&x);
 		goto done;
 	}
 	if ((x.http = bt_http_new(bt_conf("BT_BINANCE_URL"), err)) == NULL) {
@@ -1250,6 +2197,7 @@ out:
 	bt_parse_release();
 	free(ban);
 	free(x.delays);
+	bt_list_free(x.indtfs, x.nindtfs);
 	json_decref(x.status);
 	bt_http_free(x.http);
 	bt_close(x.db);

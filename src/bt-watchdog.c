@@ -127,51 +127,19 @@ kv_put_int(struct ctx *x, const char *key, int64_t v)
 static bool
 proc_alive(long pid)
 {
-	char path[64], buf[512], *p;
-	FILE *fp;
-	size_t n;
+	char st;
 
-	if (pid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fp = fopen(path, "re")) == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return false;
-	return p[2] != 'Z' && p[2] != 'X' && p[2] != 'x';
+	return bt_proc_stat(pid, &st, NULL, 0, 0) == 0 && st != 'Z' &&
+	    st != 'X' && st != 'x';
 }
 
 /* utime + stime of a process, in clock ticks; -1 when gone. */
 static int64_t
 proc_cpu_ticks(long pid)
 {
-	char path[64], buf[1024], *p;
-	FILE *fp;
-	size_t n;
-	long long ut, stt;
-	int f;
+	int64_t v[2];
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fp = fopen(path, "re")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	p++;
-	for (f = 3; f < 14 && *p != '\0'; f++) {
-		while (*p == ' ')
-			p++;
-		while (*p != ' ' && *p != '\0')
-			p++;
-	}
-	if (sscanf(p, " %lld %lld", &ut, &stt) != 2)
-		return -1;
-	return ut + stt;
+	return bt_proc_stat(pid, NULL, v, 14, 2) == 0 ? v[0] + v[1] : -1;
 }
 
 /*

@@ -89,6 +89,7 @@ bool	 bt_store_locked(char *owner, size_t len);
 
 /* Process identity, for status files and db/LOCKED. */
 int64_t	 bt_proc_start_ticks(long pid);		/* field 22, or -1 */
+int	 bt_proc_stat(long pid, char *state, int64_t *v, int from, int n);
 const char *bt_boot_id(void);
 
 /* Small growable string. */
@@ -161,7 +162,7 @@ sqlite3_stmt *bt_stmt(sqlite3 *db, const char *sql, char *err);
 void	 bt_close(sqlite3 *db);
 
 /* Schema versions. */
-#define BT_STORE_SCHEMA	1
+#define BT_STORE_SCHEMA	2
 #define BT_STATE_SCHEMA	2
 /* True when the store holds the seed's plain ohlcv_* tables. */
 bool	 bt_store_is_plain(sqlite3 *db);
@@ -438,5 +439,110 @@ struct bt_ohlc {
 int	 bt_ohlc_load(sqlite3 *db, const struct bt_pair *p, int64_t from,
 	    int64_t to, size_t last, struct bt_ohlc *d, char *err);
 void	 bt_ohlc_free(struct bt_ohlc *d);
+
+/* ---------------------------------------------------------------- bt_indtab.c */
+
+/*
+ * The indicator table (issue 6): one row per candle of each pair of the
+ * indicator timeframes, one column per indicator value, NULL before each
+ * indicator's lookback, kept in the store next to the candles as the
+ * compact table `ind' under the seed's view `indicadores_tecnico'.  Each
+ * pair's streaming states (bt_ind.c) are kept in `ind_state', so new
+ * candles resume them; a trigger on `candles' marks a pair dirty when a
+ * candle at or before its last computed one is written, and the next
+ * update recomputes it from its first candle, rewriting rows from the
+ * earliest changed one.  Either way the rows are, to the bit, those of a
+ * full recomputation (tests/1220-indicator-table.t).
+ */
+#define BT_IND_MAXLIST	8
+struct bt_ind_spec {
+	int	 sma[BT_IND_MAXLIST], nsma;
+	int	 ema[BT_IND_MAXLIST], nema;
+	int	 rsi[BT_IND_MAXLIST], nrsi;
+	int	 atr[BT_IND_MAXLIST], natr;
+	int	 bb;			/* period; 0: no Bollinger bands */
+	double	 bbk;			/* deviations, up and down */
+	int	 mfast, mslow, msig;	/* 0: no MACD */
+	char	 text[256];		/* canonical, kept in bt_meta */
+};
+/* The defaults: SMA 20 50 200, EMA 12 26, RSI 14, BB 20x2, ATR 14, MACD. */
+void	 bt_ind_spec_default(struct bt_ind_spec *s);
+/* From BT_IND_SMA ... BT_IND_MACD; 0 or BT_EX_CONFIG naming the key. */
+int	 bt_ind_spec_conf(struct bt_ind_spec *s, char *err);
+/* Creates (or re-creates, dropping rows and states) table and view. */
+int	 bt_ind_create(sqlite3 *db, const struct bt_ind_spec *s, char *err);
+/* Re-creates them in a transaction of its own when the spec changed. */
+int	 bt_ind_prepare(sqlite3 *db, const struct bt_ind_spec *s,
+	    bool *changed, char *err);
+/* Drops every row and state: the next updates recompute everything. */
+int	 bt_ind_reset(sqlite3 *db, char *err);
+/* What one update did. */
+struct bt_ind_run {
+	int64_t	 rows;		/* rows written */
+	int64_t	 candles;	/* candles stepped */
+	int64_t	 from;		/* first open time written, -1: none */
+	bool	 full;		/* recomputed from the first candle */
+	const char *why;	/* why full: "new", "dirty", "state", ... */
+};
+/* Brings one pair up to date, in a write transaction of its own. */
+int	 bt_ind_update(sqlite3 *db, const struct bt_ind_spec *s,
+	    const struct bt_pair *p, struct bt_ind_run *r, char *err);
+/* Pairs of the timeframes tfs whose rows are missing, behind or dirty. */
+int	 bt_ind_pending(sqlite3 *db, char **tfs, int ntfs, bool all,
+	    struct bt_pair **out, size_t *n, char *err);
+
+/* ---------------------------------------------------------------- bt_market.c */
+
+/*
+ * Market context: Binance futures statistics, the spot 24 h ticker, and
+ * FRED series.  Parsers of outside input (fuzzed) and the store's upserts.
+ */
+/* One row of a futures answer: its time and up to four values. */
+#define BT_SENT_MAXF	4
+struct bt_sent_row {
+	int64_t	 t;
+	double	 v[BT_SENT_MAXF];	/* NAN: absent or empty (optional) */
+};
+/*
+ * A JSON array of objects (fundingRate, openInterestHist, ...): `tkey'
+ * is the time field (a number or a string of digits), keys[0..nk-1] the
+ * values (decimal strings, E-notation included, or numbers); keys after
+ * the first `nreq' may be absent or "".  Rows must ascend strictly.
+ */
+int	 bt_parse_futures(const char *body, size_t len, const char *tkey,
+	    const char *const *keys, int nk, int nreq,
+	    struct bt_sent_row **out, size_t *n, char *err);
+/* /api/v3/ticker/24hr: one row per symbol, t = closeTime. */
+#define BT_TICKER_NF	8
+extern const char *const bt_ticker_keys[BT_TICKER_NF];
+extern const char *const bt_ticker_metrics[BT_TICKER_NF];
+struct bt_ticker_row {
+	char	 symbol[24];
+	int64_t	 t;
+	double	 v[BT_TICKER_NF];
+};
+int	 bt_parse_ticker(const char *body, size_t len,
+	    struct bt_ticker_row **out, size_t *n, char *err);
+/* FRED series/observations, file_type=json. */
+struct bt_fred_obs {
+	int64_t	 date;		/* midnight UTC, ms */
+	double	 v;		/* NAN for FRED's "." */
+};
+int	 bt_parse_fred(const char *body, size_t len, struct bt_fred_obs **out,
+	    size_t *n, int64_t *count, char *err);
+/* FRED's error body {"error_code":400,"error_message":"..."}, or NULL. */
+char	*bt_fred_error(const char *body, size_t len);
+
+/* sentimento_mercado: upserts n values of (symbol, metric). */
+int	 bt_sent_store(sqlite3 *db, const char *symbol, const char *metric,
+	    const int64_t *t, const double *v, size_t n, size_t stride,
+	    int64_t *changed, char *err);
+/* The newest stored time of (symbol, metric), -1 when none. */
+int	 bt_sent_last(sqlite3 *db, const char *symbol, const char *metric,
+	    int64_t *last, char *err);
+/* macro_data: upserts; counts new rows and revised ones. */
+int	 bt_macro_store(sqlite3 *db, const char *series,
+	    const struct bt_fred_obs *o, size_t n, int64_t *added,
+	    int64_t *revised, char *err);
 
 #endif /* BT_H */

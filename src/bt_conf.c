@@ -126,6 +126,23 @@ static struct key keys[] = {
 	{ "FRED_API_KEY_FILE", K_PATH, "", 0, 0, NULL, "" },
 	{ "FRED_API_KEY", K_SECRET, "", 0, 0, NULL, "" },
 	{ "BT_HEARTBEAT_URL", K_STR, "", 0, 0, NULL, "" },
+	/* bt-fetch: market context and the indicator table (issue 6). */
+	{ "BT_FUTURES_SYMBOL_MAP", K_LIST, "", 0, 0, NULL, "" },
+	{ "BT_SENTIMENT_PERIOD", K_STR, "1h", 0, 0, NULL, "" },
+	{ "BT_SENTIMENT_DAYS", K_INT, "30", 1, 30, NULL, "" },
+	{ "BT_SENTIMENT_SLOT", K_SLOT, "02:00", 0, 0, NULL, "" },
+	{ "BT_FRED_SERIES", K_LIST, "DGS10 DFF DTWEXBGS VIXCLS T10Y2Y", 0, 0,
+	    NULL, "" },
+	{ "BT_MACRO_DAYS", K_INT, "365", 1, 36500, NULL, "" },
+	{ "BT_MACRO_SLOT", K_SLOT, "02:00", 0, 0, NULL, "" },
+	{ "BT_INDICATORS", K_BOOL, "1", 0, 1, NULL, "" },
+	{ "BT_IND_TIMEFRAMES", K_TFS, "1d 4h 1h", 0, 0, NULL, "" },
+	{ "BT_IND_SMA", K_LIST, "20 50 200", 0, 0, NULL, "" },
+	{ "BT_IND_EMA", K_LIST, "12 26", 0, 0, NULL, "" },
+	{ "BT_IND_RSI", K_LIST, "14", 0, 0, NULL, "" },
+	{ "BT_IND_BB", K_LIST, "20x2", 0, 0, NULL, "" },
+	{ "BT_IND_ATR", K_LIST, "14", 0, 0, NULL, "" },
+	{ "BT_IND_MACD", K_LIST, "12 26 9", 0, 0, NULL, "" },
 	/* bt-validate and bt-backup. */
 	{ "BT_ACCEPTED_GAPS", K_STR, "", 0, 0, NULL, "" },
 	{ "BT_VALIDATE_MAX_FINDINGS", K_INT, "20", 1, 1000000, NULL, "" },
@@ -145,7 +162,8 @@ static struct key keys[] = {
 	{ "BT_DIGEST_TIME_BUDGET", K_NUM, "40", 0, 3600, NULL, "" },
 	/* bt-watchdog: the probe and the decision matrix (bt-watchdog(1)). */
 	{ "BT_WATCHDOG_JOBS", K_LIST, "bt-fetch:60:60 bt-validate:1440:120 "
-	    "bt-backup:1440:120 bt-backtest:1440:240 bt-digest/daily:1440:120",
+	    "bt-backup:1440:120 bt-backtest:1440:240 bt-digest/daily:1440:120 "
+	    "bt-fetch/sentiment:1440:120 bt-fetch/macro:1440:120",
 	    0, 0, NULL, "" },
 	{ "BT_WATCHDOG_REPEAT_HOURS", K_NUM, "4", 0, 8760, NULL, "" },
 	{ "BT_WATCHDOG_GDB", K_BOOL, "1", 0, 1, NULL, "" },

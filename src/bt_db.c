@@ -230,6 +230,120 @@ static const char *store_v1 =
 	"  o, h, l, c, v, ct, qv, n, tb, tq,"
 	"  PRIMARY KEY(pair, slot, xo)) WITHOUT ROWID;";
 
+/*
+ * Version 2 (issue 6): market context and the indicator table.
+ * - sentimento_mercado, keyed (symbol, metric, timestamp), is a view over
+ *   sent_series (one small integer per symbol and metric) and the WITHOUT
+ *   ROWID sent_values(series, t, v); the UNIQUE(symbol, metric) index and
+ *   the (series, t) key serve the seed's idx_sentimento_symbol lookups.
+ *   sentimento_diario gives the daily figure: the day's last value, and
+ *   its mean, low, high, total and count.
+ * - macro_data(series, date, value, updated): FRED's "." is NULL; date is
+ *   the observation's day at midnight UTC, ms.
+ * - ind_state and the triggers that mark a pair's indicators dirty when a
+ *   candle at or before the last one computed is written (bt_indtab.c);
+ *   the table `ind' and its view indicadores_tecnico come from the spec.
+ */
+static const char *store_v2 =
+	"CREATE TABLE sent_series("
+	"  id INTEGER PRIMARY KEY,"
+	"  symbol TEXT NOT NULL,"
+	"  metric TEXT NOT NULL,"
+	"  UNIQUE(symbol, metric));"
+	"CREATE TABLE sent_values("
+	"  series INTEGER NOT NULL,"
+	"  t INTEGER NOT NULL,"
+	"  v,"
+	"  PRIMARY KEY(series, t)) WITHOUT ROWID;"
+	"CREATE VIEW sentimento_mercado(symbol, metric, timestamp, value) AS "
+	"  SELECT s.symbol, s.metric, v.t, v.v FROM sent_series s "
+	"  JOIN sent_values v ON v.series=s.id;"
+	"CREATE VIEW sentimento_diario(symbol, metric, date, value, mean, low, "
+	"  high, total, n) AS SELECT symbol, metric, "
+	"  date(day*86400, 'unixepoch'), (SELECT x.v FROM sent_values x "
+	"  WHERE x.series=g.id AND x.t=g.lt), mean, low, high, total, n FROM "
+	"  (SELECT s.id, s.symbol, s.metric, v.t/86400000 AS day, "
+	"  max(v.t) AS lt, avg(v.v) AS mean, min(v.v) AS low, "
+	"  max(v.v) AS high, total(v.v) AS total, count(v.v) AS n "
+	"  FROM sent_series s JOIN sent_values v ON v.series=s.id "
+	"  GROUP BY s.symbol, s.metric, s.id, v.t/86400000) g;"
+	"CREATE TABLE macro_data("
+	"  series TEXT NOT NULL,"
+	"  date INTEGER NOT NULL,"
+	"  value REAL,"
+	"  updated INTEGER NOT NULL,"
+	"  PRIMARY KEY(series, date)) WITHOUT ROWID;"
+	"CREATE TABLE ind_state("
+	"  pair INTEGER PRIMARY KEY,"
+	"  last_slot INTEGER NOT NULL,"
+	"  last_xo INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  spec TEXT NOT NULL,"
+	"  dirty INTEGER,"
+	"  state BLOB NOT NULL);"
+	"CREATE TRIGGER ind_dirty_ins AFTER INSERT ON candles BEGIN"
+	"  UPDATE ind_state SET dirty=new.slot WHERE pair=new.pair AND"
+	"   last_slot>=new.slot AND (dirty IS NULL OR dirty>new.slot);"
+	" END;"
+	"CREATE TRIGGER ind_dirty_upd AFTER UPDATE ON candles BEGIN"
+	"  UPDATE ind_state SET dirty=min(old.slot, new.slot) WHERE"
+	"   pair=new.pair AND last_slot>=min(old.slot, new.slot) AND"
+	"   (dirty IS NULL OR dirty>min(old.slot, new.slot));"
+	"  UPDATE ind_state SET dirty=old.slot WHERE pair=old.pair AND"
+	"   old.pair<>new.pair AND last_slot>=old.slot AND"
+	"   (dirty IS NULL OR dirty>old.slot);"
+	" END;"
+	"CREATE TRIGGER ind_dirty_del AFTER DELETE ON candles BEGIN"
+	"  UPDATE ind_state SET dirty=old.slot WHERE pair=old.pair AND"
+	"   last_slot>=old.slot AND (dirty IS NULL OR dirty>old.slot);"
+	" END;";
+
+/*
+ * Applies version 2 inside the caller's transaction.  A seed store may
+ * already hold tables of the seed's names sentimento_mercado, macro_data
+ * or indicadores_tecnico, written by the seed's own jobs: they are kept,
+ * renamed NAME_seed, and bt's take the names.
+ */
+static int
+store_to_v2(sqlite3 *db, char *err)
+{
+	static const char *seed[] = { "sentimento_mercado", "macro_data",
+	    "indicadores_tecnico" };
+	struct bt_ind_spec spec;
+	sqlite3_stmt *st;
+	char *sql;
+	size_t i;
+	bool table;
+	int rc;
+
+	for (i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE "
+		    "type='table' AND name=?1", -1, &st, NULL) != SQLITE_OK) {
+			snprintf(err, BT_ERRLEN, "%s", sqlite3_errmsg(db));
+			return BT_EX_SOFTWARE;
+		}
+		sqlite3_bind_text(st, 1, seed[i], -1, SQLITE_STATIC);
+		table = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!table)
+			continue;
+		sql = sqlite3_mprintf("ALTER TABLE \"%w\" RENAME TO \"%w_seed\";"
+		    "INSERT OR REPLACE INTO bt_meta VALUES ('renamed_%q', "
+		    "'%q_seed');", seed[i], seed[i], seed[i], seed[i]);
+		rc = bt_exec(db, sql, err);
+		sqlite3_free(sql);
+		if (rc != 0)
+			return rc;
+	}
+	if ((rc = bt_exec(db, store_v2, err)) != 0)
+		return rc;
+	bt_ind_spec_default(&spec);
+	if ((rc = bt_ind_create(db, &spec, err)) != 0)
+		return rc;
+	return bt_exec(db, "INSERT OR REPLACE INTO bt_meta VALUES "
+	    "('schema_version', 2)", err);
+}
+
 /* The seed's view of a timeframe over the compact table. */
 static char *
 view_sql(const char *tf)
@@ -410,6 +524,8 @@ migrate(sqlite3 *db, bool store, bool rw, bool plain_ok, char *err)
 	/* Later versions: `if (v < N) ...' steps go here. */
 	if (rc == 0 && !store && v < 2)
 		rc = bt_exec(db, state_v2, err);
+	if (rc == 0 && store && v < 2)
+		rc = store_to_v2(db, err);
 	if (rc != 0)
 		goto fail;
 	return bt_commit(db, err);
@@ -1060,7 +1176,8 @@ bt_store_migrate_plain(sqlite3 *db, json_t *report, char *err)
 	}
 	if ((rc = bt_exec(db, "INSERT INTO bt_meta VALUES "
 	    "('schema_version', 1), ('layout', 'compact-1'), "
-	    "('migrated', 'plain')", err)) != 0)
+	    "('migrated', 'plain')", err)) != 0 ||
+	    (rc = store_to_v2(db, err)) != 0)
 		goto fail;
 	return bt_commit(db, err);
 fail:

@@ -678,35 +678,52 @@ bt_store_locked(char *owner, size_t len)
 	return true;
 }
 
+/*
+ * /proc/PID/stat: the state (field 3) into *state, and the numeric fields
+ * from..from+n-1 into v.  The command name may hold spaces and
+ * parentheses, so fields are counted from the last ')'.  Returns 0, or -1
+ * when the process is gone or the line is short.
+ */
+int
+bt_proc_stat(long pid, char *state, int64_t *v, int from, int n)
+{
+	char path[64], buf[4096], *p, *end;
+	size_t len;
+	FILE *fp;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (pid <= 0 || (fp = fopen(path, "re")) == NULL)
+		return -1;
+	len = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[len] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0')
+		return -1;
+	if (state != NULL)
+		*state = p[2];
+	p += 2;				/* at field 3 */
+	for (field = 3; field < from + n; field++) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return -1;
+		if (field >= from) {
+			v[field - from] = strtoll(p, &end, 10);
+			p = end;
+		} else
+			while (*p != ' ' && *p != '\0')
+				p++;
+	}
+	return 0;
+}
+
 int64_t
 bt_proc_start_ticks(long pid)
 {
-	char path[64], buf[4096], *p;
-	size_t n;
-	FILE *fp;
-	int field;
-	long long v;
+	int64_t v;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fp = fopen(path, "re")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	p++;
-	/* After the comm: skip fields 3 (state) to 21; 22 is next. */
-	for (field = 3; field < 22 && *p != '\0'; field++) {
-		while (*p == ' ')
-			p++;
-		while (*p != ' ' && *p != '\0')
-			p++;
-	}
-	if (sscanf(p, " %lld", &v) != 1)
-		return -1;
-	return v;
+	return bt_proc_stat(pid, NULL, &v, 22, 1) == 0 ? v : -1;
 }
 
 const char *

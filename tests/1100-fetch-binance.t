@@ -124,8 +124,8 @@ test_expect_success 'a clean rerun heals it' '
 # dead, so a single reset is invisible: the reset comes twice.
 test_expect_success 'a stall past the timeout, a reset and a truncated body are retried' '
 	fresh &&
-	ctl binance "{\"faults\":[{\"path\":\"/api/v3/klines\",\"symbol\":\"BTCUSDT\",\"interval\":\"1d\",\"fault\":\"stall\",\"seconds\":3},{\"path\":\"/api/v3/klines\",\"symbol\":\"BTCUSDT\",\"interval\":\"4h\",\"fault\":\"reset\",\"times\":2},{\"path\":\"/api/v3/klines\",\"symbol\":\"ETHUSDT\",\"interval\":\"1d\",\"fault\":\"truncate\"}]}" &&
-	BT_HTTP_TIMEOUT=0.3 test_expect_code 0 bt-fetch --since 2025-05-01 >out &&
+	ctl binance "{\"faults\":[{\"path\":\"/api/v3/klines\",\"symbol\":\"BTCUSDT\",\"interval\":\"1d\",\"fault\":\"stall\",\"seconds\":6},{\"path\":\"/api/v3/klines\",\"symbol\":\"BTCUSDT\",\"interval\":\"4h\",\"fault\":\"reset\",\"times\":2},{\"path\":\"/api/v3/klines\",\"symbol\":\"ETHUSDT\",\"interval\":\"1d\",\"fault\":\"truncate\"}]}" &&
+	BT_HTTP_TIMEOUT=1.5 test_expect_code 0 bt-fetch --since 2025-05-01 >out &&
 	json_has out "select(.event==\"pair\" and .symbol==\"BTCUSDT\" and .tf==\"1d\") | .retries==1 and .rows==30" &&
 	json_has out "select(.event==\"pair\" and .symbol==\"BTCUSDT\" and .tf==\"4h\") | .retries==1 and .rows==183" &&
 	json_has out "select(.event==\"pair\" and .symbol==\"ETHUSDT\" and .tf==\"1d\") | .retries==1 and .rows==30"

@@ -7,12 +7,26 @@
 BIN=$(dirname "$(command -v bt-fetch)")
 NOW=2025-06-01T04:30:00Z
 start_server binance --data $DATA/vision --now $NOW --ctl $TRASH/binance.ctl
+TOKEN=424242:AAcrontabTestTokenZZ
+start_server telegram --token $TOKEN --messages $TRASH/messages
+printf '%s\n' "$TOKEN" >$TRASH/token
+chmod 600 $TRASH/token
+FREDKEY=abcdefghijklmnopqrstuvwxyz012345
+start_server fred --data $DATA/fred.json --key $FREDKEY
+printf '%s\n' "$FREDKEY" >$TRASH/fredkey
+chmod 600 $TRASH/fredkey
 cat >$BT_CONF <<EOF
 BT_SYMBOLS=BTCUSDT ETHUSDT
 BT_TIMEFRAMES=1d 4h 1h
 BT_SINCE_DAYS=20
 BT_BINANCE_URL=$binance_URL
 BACKTEST_CANDLES=100
+BT_TELEGRAM_URL=$telegram_URL
+BT_BINANCE_FUTURES_URL=$binance_URL
+BT_FRED_URL=$fred_URL
+FRED_API_KEY_FILE=$TRASH/fredkey
+TELEGRAM_BOT_TOKEN_FILE=$TRASH/token
+TELEGRAM_BACKTEST_CHANNEL=@bt_ops
 EOF
 export BT_NOW=$NOW
 mkdir -p $BT_HOME/db $BT_HOME/run $BT_HOME/logs $BT_HOME/backups $BT_HOME/results
@@ -37,9 +51,9 @@ test_expect_success 'the rendered crontab is ready for /etc/cron.d' '
 	grep -q "^PATH=$BIN:" bt.cron && grep -q "^MAILTO=" bt.cron &&
 	grep -q "^SHELL=/bin/sh" bt.cron &&
 	! grep -q "@[A-Z_]*@" bt.cron &&
-	test "$(wc -l <commands)" = 9 &&
+	test "$(wc -l <commands)" = 11 &&
 	! grep -q "%" commands &&
-	test "$(grep -c "flock -n -o -E 75 run/" commands)" = 9 &&
+	test "$(grep -c "flock -n -o -E 75 run/" commands)" = 11 &&
 	grep "bt-backtest" commands | grep -q "nice" &&
 	! grep "bt-backtest" commands | grep -q "timeout" &&
 	grep -q "^30 23,0,1 \* \* \*	nobody	" bt.cron
@@ -70,16 +84,22 @@ test_expect_success 'every line runs and works, in the order of the file' '
 		json_has $BT_HOME/logs/$p.jsonl ".prog==\"$p\"" || exit 1
 	done &&
 	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-backup\") | .ok and (.message|test(\"last success 2025-06-01T04:30:00Z\"))" &&
-	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-fetch\") | .ok"
+	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-fetch\") | .ok" &&
+	json_has $TRASH/messages "select(.chat_id==\"@bt_ops\") | .text|startswith(\"bt daily digest, 2025-06-01T04:30:00Z\")" &&
+	! grep -rq AAcrontabTestToken $BT_HOME $TRASH/*.log &&
+	! grep -rq $FREDKEY $BT_HOME &&
+	test "$(sql $BT_HOME/db/crypto_agent.db "select count(*) from macro_data")" -gt 0 &&
+	test "$(sql $BT_HOME/db/crypto_agent.db "select count(*) from sentimento_mercado")" -gt 0
 '
 
 test_expect_success 'the daily jobs are not due again within the day' '
-	for pat in "--if-due --integrity" "backup -q --if-due" "--vacuum --if-due" "--test-restore --if-due"; do
+	for pat in "--if-due --integrity" "backup -q --if-due" "--vacuum --if-due" "--test-restore --if-due" "sentiment --if-due" "macro --if-due"; do
 		n=$(grep -n -- "$pat" commands | cut -d: -f1)
 		test_expect_code 0 cronrun $n || exit 1
 	done &&
 	test "$(grep -c "\"event\":\"not_due\"" $BT_HOME/logs/bt-validate.jsonl)" = 1 &&
-	test "$(grep -c "\"event\":\"not_due\"" $BT_HOME/logs/bt-backup.jsonl)" = 3
+	test "$(grep -c "\"event\":\"not_due\"" $BT_HOME/logs/bt-backup.jsonl)" = 3 &&
+	test "$(grep -c "\"event\":\"not_due\"" $BT_HOME/logs/bt-fetch.jsonl)" = 2
 '
 
 test_expect_success 'a second copy exits 75 while the first holds the lock' '
