@@ -325,7 +325,9 @@ cut(char *s, size_t at, size_t n, const char *with)
 {
 	size_t wl = strlen(with), rest = strlen(s + at + n);
 
-	/* `with' is never longer than what it replaces. */
+	/* Never longer than what it replaces ("bot9:" -> "bot**"). */
+	if (wl > n)
+		wl = n;
 	memcpy(s + at, with, wl);
 	memmove(s + at + wl, s + at + n, rest + 1);
 }
