@@ -1097,22 +1097,36 @@ cmp_sig(const void *a, const void *b)
  * be piped; a line with some of them must be a valid signal.  A signal
  * for a bar that cannot have closed yet is look-ahead: refused.
  */
+static int parse_signals(struct run *, const char *, char *);
+
 static int
 load_signals(struct run *r)
 {
-	char err[BT_ERRLEN], *buf, *line, *next, ts[32], ts2[32], ts3[32];
-	const char *name = strcmp(r->sigfile, "-") == 0 ? "stdin" :
-	    r->sigfile;
-	size_t len, lineno = 0, i, cap = 0;
-	json_t *o, *sy, *tm, *po;
-	json_error_t je;
-	struct sig *g;
-	int64_t iv = bt_tf_ms(r->tf), now = bt_now_ms();
+	char err[BT_ERRLEN], *buf;
+	size_t len;
+	int rc;
 
 	if ((buf = slurp(r->sigfile, &len, err)) == NULL) {
 		bt_warnx("%s", err);
 		return errno == ENOENT ? BT_EX_NOINPUT : BT_EX_IOERR;
 	}
+	rc = parse_signals(r, strcmp(r->sigfile, "-") == 0 ? "stdin" :
+	    r->sigfile, buf);
+	free(buf);
+	return rc;
+}
+
+/* The lines of buf (NUL-terminated, changed in place) into r->sigs. */
+static int
+parse_signals(struct run *r, const char *name, char *buf)
+{
+	char *line, *next, ts[32], ts2[32], ts3[32];
+	size_t lineno = 0, i, cap = 0;
+	json_t *o, *sy, *tm, *po;
+	json_error_t je;
+	struct sig *g;
+	int64_t iv = bt_tf_ms(r->tf), now = bt_now_ms();
+
 	for (line = buf; line != NULL && *line != '\0'; line = next) {
 		lineno++;
 		if ((next = strchr(line, '\n')) != NULL)
@@ -1172,8 +1186,8 @@ load_signals(struct run *r)
 		json_decref(o);
 		r->nsig++;
 	}
-	free(buf);
-	qsort(r->sigs, r->nsig, sizeof(*r->sigs), cmp_sig);
+	if (r->nsig > 1)	/* none: sigs is NULL, which qsort may not get */
+		qsort(r->sigs, r->nsig, sizeof(*r->sigs), cmp_sig);
 	for (i = 1; i < r->nsig; i++)
 		if (strcmp(r->sigs[i].symbol, r->sigs[i - 1].symbol) == 0 &&
 		    r->sigs[i].t == r->sigs[i - 1].t) {
@@ -1186,7 +1200,6 @@ load_signals(struct run *r)
 badj:
 	json_decref(o);
 bad:
-	free(buf);
 	return BT_EX_DATAERR;
 }
 
