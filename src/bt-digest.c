@@ -741,6 +741,38 @@ budget_left(struct ctx *x)
 }
 
 /*
+ * What Telegram answered, from outside: ok with its message_id; the
+ * retry_after of a 429 (-1 when absent); the description of a refusal.
+ * tests/fuzz/fuzz-telegram.c feeds it arbitrary bytes.
+ */
+struct tg_ans {
+	bool	 ok;
+	int64_t	 mid;
+	double	 retry;
+	char	 desc[BT_ERRLEN];
+};
+
+static void
+tg_answer(long status, const char *body, size_t len, struct tg_ans *a)
+{
+	json_t *o = len > 0 ? json_loadb(body, len, 0, NULL) : NULL, *ra;
+	const char *d;
+
+	memset(a, 0, sizeof(*a));
+	a->retry = -1;
+	a->ok = status == 200 && json_is_true(json_object_get(o, "ok"));
+	if (a->ok)
+		a->mid = json_integer_value(json_object_get(json_object_get(o,
+		    "result"), "message_id"));
+	ra = json_object_get(json_object_get(o, "parameters"), "retry_after");
+	if (json_is_number(ra))
+		a->retry = json_number_value(ra);
+	if ((d = json_string_value(json_object_get(o, "description"))) != NULL)
+		snprintf(a->desc, sizeof(a->desc), "%s", d);
+	json_decref(o);
+}
+
+/*
  * One sendMessage.  0 when Telegram answered ok; otherwise an exit code,
  * and x->stop when nothing more should be tried in this run.
  */
@@ -752,8 +784,7 @@ tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
 	char *e1, *e2, *path, ts[32];
 	double *delays, wait;
 	int nd, try, rc = BT_EX_UNAVAILABLE;
-	json_t *body;
-	const char *desc;
+	struct tg_ans a;
 
 	e1 = bt_http_escape(x->http, chat);
 	e2 = bt_http_escape(x->http, text);
@@ -766,27 +797,20 @@ tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
 	nd = bt_conf_delays("BT_RETRY_DELAYS", &delays);
 	for (try = 0; ; try++) {
 		bt_http_post(x->http, path, form.p, &r);
-		body = r.len > 0 ? json_loadb(r.body, r.len, 0, NULL) : NULL;
-		desc = json_string_value(json_object_get(body, "description"));
-		if (r.status == 200 && json_is_true(json_object_get(body,
-		    "ok"))) {
-			*mid = json_integer_value(json_object_get(
-			    json_object_get(body, "result"), "message_id"));
+		tg_answer(r.status, r.body, r.len, &a);
+		if (a.ok) {
+			*mid = a.mid;
 			rc = 0;
-			json_decref(body);
 			bt_http_resp_free(&r);
 			break;
 		}
 		if (r.status == 429) {
-			json_t *ra = json_object_get(json_object_get(body,
-			    "parameters"), "retry_after");
-			wait = json_is_number(ra) ? json_number_value(ra) :
+			wait = a.retry >= 0 ? a.retry :
 			    r.retry_after >= 0 ? r.retry_after : 5;
 			if (wait < bt_conf_double("BT_RETRY_AFTER_MIN"))
 				wait = bt_conf_double("BT_RETRY_AFTER_MIN");
 			if (wait > bt_conf_double("BT_RETRY_AFTER_MAX"))
 				wait = bt_conf_double("BT_RETRY_AFTER_MAX");
-			json_decref(body);
 			bt_http_resp_free(&r);
 			if (try < nd && wait <= budget_left(x)) {
 				bt_sleep(wait);
@@ -809,12 +833,9 @@ tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
 		}
 		if (r.status >= 400 && r.status < 500) {
 			/* Refused: retrying the same request cannot help. */
-			char why[BT_ERRLEN];
-			snprintf(why, sizeof(why), "%s", desc ? desc : "");
-			bt_redact(why);
+			bt_redact(a.desc);
 			bt_warnx("Telegram refused the message to chat %s: %ld "
-			    "%s; its events stay unsent", chat, r.status, why);
-			json_decref(body);
+			    "%s; its events stay unsent", chat, r.status, a.desc);
 			bt_http_resp_free(&r);
 			rc = r.status == 401 || r.status == 404 ?
 			    BT_EX_CONFIG : BT_EX_DATAERR;
@@ -827,7 +848,6 @@ tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
 			bt_warnx("Telegram: %s", r.err);
 		else
 			bt_warnx("Telegram: HTTP %ld", r.status);
-		json_decref(body);
 		bt_http_resp_free(&r);
 		if (try < nd && delays[try] <= budget_left(x)) {
 			bt_sleep(delays[try]);
