@@ -503,10 +503,19 @@ bt_conf_load(char *err)
 	for (k = keys; k->name != NULL; k++) {
 		if ((env = getenv(k->name)) == NULL)
 			continue;
-		if (k->kind == K_SECRET && !is_wanted(k->name))
+		if (k->kind == K_SECRET && !is_wanted(k->name)) {
+			unsetenv(k->name);
 			continue;
+		}
 		snprintf(from, sizeof(from), "environment %s", k->name);
 		set(k, env, from);
+		/*
+		 * A secret lives on in the table only: no child process
+		 * (bt-watchdog's actions, the offsite command, sqlite3)
+		 * inherits it from our environment.
+		 */
+		if (k->kind == K_SECRET)
+			unsetenv(k->name);
 	}
 	return bt_conf_check(err);
 }
