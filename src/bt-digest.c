@@ -1385,8 +1385,7 @@ open_telegram(struct ctx *x, char *err)
 	bool any;
 	int s;
 
-	any = *bt_conf("TELEGRAM_BOT_TOKEN_FILE") != '\0' ||
-	    getenv("TELEGRAM_BOT_TOKEN") != NULL;
+	any = bt_secret_set("TELEGRAM_BOT_TOKEN");
 	for (s = 0; s < S_N; s++)
 		if (*chat_for(s) != '\0')
 			any = true;

@@ -545,4 +545,13 @@ int	 bt_macro_store(sqlite3 *db, const char *series,
 	    const struct bt_fred_obs *o, size_t n, int64_t *added,
 	    int64_t *revised, char *err);
 
+/* ------------------------------------------------ bt_conf.c (issue 7) */
+
+/*
+ * Whether a secret is configured (its _FILE, or the environment or the
+ * file directly), without reading it.  bt_conf_load() removes secrets
+ * from the environment once read, so getenv() no longer tells.
+ */
+bool	 bt_secret_set(const char *key);
+
 #endif /* BT_H */

@@ -539,6 +539,17 @@ bt_conf_set(const char *key, const char *val, char *err)
 	return 0;
 }
 
+bool
+bt_secret_set(const char *key)
+{
+	char fkey[64];
+	struct key *k;
+
+	snprintf(fkey, sizeof(fkey), "%s_FILE", key);
+	return *bt_conf(fkey) != '\0' || ((k = lookup(key)) != NULL &&
+	    k->kind == K_SECRET && k->val != NULL && *k->val != '\0');
+}
+
 const char *
 bt_conf(const char *key)
 {
