@@ -144,9 +144,25 @@ candles() {
 	done; } 2>/dev/null | sha256sum | cut -c1-16
 }
 
-# integrity DB: "ok" or SQLite's first complaint.
+# integrity DB: "ok" or SQLite's first complaint.  After a kill -9 in the
+# middle of a WAL-index update, a read-only connection cannot rebuild the
+# index (SQLITE_READONLY_RECOVERY, "attempt to write a readonly
+# database"); a writer's connection, as the next bt writer opens, can.
+# Such a case is counted in $W/ro-recovery and checked read-write under
+# the write lock.
 integrity() {
-	sqlite3 -readonly "$1" "PRAGMA integrity_check" 2>&1 | head -1
+	_o=$(sqlite3 -readonly "$1" "PRAGMA integrity_check" 2>&1 | head -1)
+	case $_o in
+	*"readonly database"*)
+		echo "$1" >>"$W/ro-recovery"
+		mkdir -p "$BT_HOME/run"
+		flock "$BT_HOME/run/write.lock" sqlite3 "$1" \
+		    "PRAGMA integrity_check" 2>&1 | head -1 ;;
+	*) echo "$_o" ;;
+	esac
+}
+ro_recoveries() {
+	[ -e "$W/ro-recovery" ] && wc -l <"$W/ro-recovery" || echo 0
 }
 
 # locks_free: every lock under run/ can be taken at once.
@@ -164,6 +180,8 @@ finish() {
 		wait "$_p" 2>/dev/null
 	done
 	SERVERS=
+	[ "$(ro_recoveries)" = 0 ] ||
+	    fig readonly_opens_needing_recovery="$(ro_recoveries)"
 	fig elapsed_s="$(elapsed)" mode=$MODE seed=$SEED
 	if [ "$FAILURES" = 0 ]; then
 		printf '{"campaign":"%s","result":"ok","failures":0}\n' "$CAMPAIGN"
@@ -176,3 +194,4 @@ finish() {
 	exit 1
 }
 trap 'for _p in $SERVERS; do kill $_p 2>/dev/null; done' EXIT
+trap 'exit 130' INT TERM
