@@ -54,6 +54,7 @@ test_expect_success 'the rendered crontab is ready for /etc/cron.d' '
 	test "$(wc -l <commands)" = 11 &&
 	! grep -q "%" commands &&
 	test "$(grep -c "flock -n -o -E 75 run/" commands)" = 11 &&
+	test "$(grep -c "^cd $BT_HOME && umask 027 && flock" commands)" = 11 &&
 	grep "bt-backtest" commands | grep -q "nice" &&
 	! grep "bt-backtest" commands | grep -q "timeout" &&
 	grep -q "^30 23,0,1 \* \* \*	nobody	" bt.cron
@@ -78,6 +79,12 @@ test_expect_success 'every line runs and works, in the order of the file' '
 	done &&
 	test "$(sql $BT_HOME/db/crypto_agent.db "select count(*) from ohlcv_h1")" -gt 0 &&
 	test -s $BT_HOME/results/backtest_results.json &&
+	for f in $BT_HOME/logs/*; do
+		case $(stat -c %a "$f") in
+		640|600) ;;
+		*) echo "$f: mode $(stat -c %a "$f")"; exit 1 ;;
+		esac
+	done &&
 	ls $BT_HOME/backups/db_backup_20250601.db &&
 	test -e $BT_HOME/run/scheduler.heartbeat &&
 	for p in bt-fetch bt-validate bt-backup bt-backtest bt-digest bt-watchdog; do
