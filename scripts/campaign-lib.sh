@@ -144,12 +144,13 @@ candles() {
 	done; } 2>/dev/null | sha256sum | cut -c1-16
 }
 
-# integrity DB: "ok" or SQLite's first complaint.  After a kill -9 in the
-# middle of a WAL-index update, a read-only connection cannot rebuild the
-# index (SQLITE_READONLY_RECOVERY, "attempt to write a readonly
-# database"); a writer's connection, as the next bt writer opens, can.
-# Such a case is counted in $W/ro-recovery and checked read-write under
-# the write lock.
+# integrity DB: "ok" or SQLite's first complaint.  A writer killed while
+# its first `PRAGMA journal_mode=WAL' turned a new file into WAL leaves a
+# hot rollback journal, which a read-only connection may not roll back
+# ("attempt to write a readonly database"); a writer's connection, as the
+# next bt writer opens, can, and bt's own readers do it too (bt_db.c,
+# ro_recover(); tests/3030).  Such a case is counted in $W/ro-recovery
+# and checked read-write under the write lock.
 integrity() {
 	_o=$(sqlite3 -readonly "$1" "PRAGMA integrity_check" 2>&1 | head -1)
 	case $_o in

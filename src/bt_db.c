@@ -118,6 +118,66 @@ fail:
 	return rc;
 }
 
+/* The first read of a connection: SQLite's result code. */
+static int
+probe(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/*
+ * A writer killed at the wrong moment can leave what only a read-write
+ * connection may repair, and a read-only one then fails with "attempt to
+ * write a readonly database": a hot rollback journal (SQLITE_READONLY_
+ * ROLLBACK; campaign-crash met it a few times in a thousand kills, a
+ * writer killed while its first `PRAGMA journal_mode=WAL' turned a new
+ * file into WAL, which SQLite does through a rollback journal), or a WAL
+ * index to rebuild (_RECOVERY, _CANTINIT).  bt-validate would then call a
+ * sound store unreadable.  So a reader that meets one opens the file
+ * read-write once, only to read, which rolls the journal back or rebuilds
+ * the index in the -shm file, as the next writer would; it closes with no
+ * checkpoint, so a WAL file keeps its bytes; then it reads again.
+ */
+static int
+ro_recover(sqlite3 *db, const char *path, char *err)
+{
+	sqlite3 *rw;
+	int rc, rc2;
+
+	rc = probe(db);
+	if (rc == SQLITE_READONLY_RECOVERY || rc == SQLITE_READONLY_CANTINIT ||
+	    rc == SQLITE_READONLY_ROLLBACK) {
+		rw = NULL;
+		rc2 = sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc2 == SQLITE_OK) {
+			sqlite3_db_config(rw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+			    1, NULL);
+			sqlite3_busy_timeout(rw,
+			    (int)bt_conf_long("SQLITE_BUSY_TIMEOUT_MS"));
+			probe(rw);
+		}
+		sqlite3_close(rw);
+		rc = probe(db);
+	}
+	if (rc == SQLITE_OK)
+		return 0;
+	snprintf(err, BT_ERRLEN, "%s: %s%s", path, sqlite3_errmsg(db),
+	    (rc & 0xff) == SQLITE_READONLY ? " (the WAL index needs a "
+	    "writer to rebuild it, and this user cannot open the file "
+	    "read-write)" : "");
+	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
+}
+
 static int
 open_db(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 {
@@ -167,7 +227,9 @@ open_db(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 		return BT_EX_IOERR;
 	}
 	sqlite3_extended_result_codes(*db, 1);
-	if ((rc = pragmas(*db, path, err)) != 0) {
+	if ((flags == SQLITE_OPEN_READONLY &&
+	    (rc = ro_recover(*db, path, err)) != 0) ||
+	    (rc = pragmas(*db, path, err)) != 0) {
 		bt_close(*db);
 		*db = NULL;
 	}
