@@ -1232,6 +1232,49 @@ aside_name(const char *base, const char *tag, char *out, size_t len)
 		snprintf(out, len, "%s.%s-%s.%d", base, tag, stampb, i);
 }
 
+/*
+ * The partial copies a killed restore leaves next to the store: the
+ * aside copy's NAME.damaged-*.tmp or NAME.before-rollback-*.tmp (and
+ * their -wal.tmp) and .restore.tmp.  A finished copy is renamed off .tmp,
+ * so these hold nothing a finished run kept.  Called with db/LOCKED and
+ * the write lock held: no other restore can be writing them.
+ */
+static void
+sweep_store_tmp(const char *store)
+{
+	char dir[PATH_MAX], p[PATH_MAX], pre1[PATH_MAX], pre2[PATH_MAX];
+	const char *base;
+	char *s;
+	DIR *d;
+	struct dirent *de;
+	size_t l;
+
+	snprintf(dir, sizeof(dir), "%s", store);
+	if ((s = strrchr(dir, '/')) != NULL) {
+		*s = '\0';
+		base = s + 1;
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+		base = store;
+	}
+	snprintf(pre1, sizeof(pre1), "%s.damaged-", base);
+	snprintf(pre2, sizeof(pre2), "%s.before-rollback-", base);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		l = strlen(de->d_name);
+		if (l <= 4 || strcmp(de->d_name + l - 4, ".tmp") != 0)
+			continue;
+		if (strncmp(de->d_name, pre1, strlen(pre1)) == 0 ||
+		    strncmp(de->d_name, pre2, strlen(pre2)) == 0 ||
+		    strcmp(de->d_name, ".restore.tmp") == 0) {
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			unlink(p);
+		}
+	}
+	closedir(d);
+}
+
 /* Moves path, path-wal and path-shm to aside (and its -wal, -shm). */
 static int
 move_aside(const char *path, const char *aside, char *err)
@@ -1679,6 +1722,8 @@ run_restore(struct ctx *x)
 		    "took over db/LOCKED from %s %s (pid %ld, gone)",
 		    li.op[0] ? li.op : "an unknown", li.op[0] ? "run" : "owner",
 		    li.pid);
+	/* A restore killed before: its partial copies, never a whole file. */
+	sweep_store_tmp(x->store);
 	/* 6. The current file aside, never deleted. */
 	aside_name(x->store, x->mode == M_ROLLBACK ? "before-rollback" :
 	    "damaged", aside, sizeof(aside));

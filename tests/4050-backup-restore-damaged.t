@@ -30,4 +30,25 @@ for way in hdr_page_size_wrong hdr_page_size_invalid hdr_read_version \
 	'
 done
 
+# A restore killed while it copied the damaged file aside leaves that
+# copy's .tmp, which the next restore removes; whole asides stay.  Found
+# by scripts/campaign-crash (tmp_left_after_rerun).
+test_expect_success 'a restore removes what a killed restore half-copied' '
+	cp good.db $DB && rm -f $DB-wal $DB-shm &&
+	echo partial >$DB.damaged-20221010T000000Z.tmp &&
+	echo partial >$DB.damaged-20221010T000000Z-wal.tmp &&
+	echo partial >$DB.before-rollback-20221010T000000Z.tmp &&
+	echo partial >$BT_HOME/db/.restore.tmp &&
+	echo whole >$DB.damaged-20221009T000000Z &&
+	echo other >$BT_HOME/db/notes.tmp &&
+	test_expect_code 0 bt-backup --restore >out 2>err &&
+	test ! -e $DB.damaged-20221010T000000Z.tmp &&
+	test ! -e $DB.damaged-20221010T000000Z-wal.tmp &&
+	test ! -e $DB.before-rollback-20221010T000000Z.tmp &&
+	test ! -e $BT_HOME/db/.restore.tmp &&
+	test "$(cat $DB.damaged-20221009T000000Z)" = whole &&
+	test "$(cat $BT_HOME/db/notes.tmp)" = other &&
+	sum | test_cmp good.sum -
+'
+
 test_done
