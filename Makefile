@@ -106,6 +106,14 @@ bench: FRC
 	$(MAKE) all
 	scripts/bench $(BENCHFLAGS)
 
+# issue 7's campaigns in their long mode (hours); `make check' runs each
+# in its quick mode.  Every campaign prints its figures as JSON lines.
+CAMPAIGNS=	crash concurrency faults corruption resources fuzz
+campaigns: FRC
+	@scripts/deps build
+	$(MAKE) all
+	for c in $(CAMPAIGNS); do scripts/campaign-$$c --long || exit 1; done
+
 # The crontab and the logrotate file, with this installation's paths.
 BT_HOME?=	/var/lib/bt
 BT_USER?=	root
@@ -151,6 +159,6 @@ clean: FRC
 	rm -rf build $(B)/bt-*
 
 FRC:
-.PHONY: all deps check test san test-san fuzz lint demo bench install \
+.PHONY: all deps check test san test-san fuzz lint demo bench campaigns install \
 	render-cron install-cron \
 	uninstall clean FRC
