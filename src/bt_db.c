@@ -227,6 +227,8 @@ open_db(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 		return BT_EX_IOERR;
 	}
 	sqlite3_extended_result_codes(*db, 1);
+	/* Before the first read, which ro_recover() makes. */
+	sqlite3_busy_timeout(*db, (int)bt_conf_long("SQLITE_BUSY_TIMEOUT_MS"));
 	if ((flags == SQLITE_OPEN_READONLY &&
 	    (rc = ro_recover(*db, path, err)) != 0) ||
 	    (rc = pragmas(*db, path, err)) != 0) {
