@@ -271,6 +271,13 @@ request(struct ctx *x, const char *path, const char *query, int weight,
 		(*retries)++;
 		bt_sleep(wait);
 	}
+	/*
+	 * Still 429 after every try: no more requests.  Said here, in the
+	 * fetcher thread, which may be pairs ahead of the main thread that
+	 * reads the pair's end (campaign-faults under load).
+	 */
+	if (f == F_RATE)
+		atomic_store(&x->stop, true);
 	return f;
 }
 
