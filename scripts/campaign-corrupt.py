@@ -235,23 +235,23 @@ way("candles_leaf_cell_count_minus_1")(leaf_cells_fewer)
 way("candles_leaf_cell_pointer_dup")(leaf_cell_pointer_dup)
 
 
-def index_entry_changed(db, r):
-    """A symbol in the pairs index: BTCUSDT -> BTCUSDU."""
-    n = db.pick("sqlite_autoindex_pairs_1", "leaf", "first")
-    o, p = db.page(n)
-    i = p.find(b"BTCUSDT")
+def symbol_last_letter(db, tree, symbol, letter):
+    """The last letter of a symbol on the first leaf of a b-tree."""
+    o, p = db.page(db.pick(tree, "leaf", "first"))
+    i = p.find(symbol)
     if i < 0:
         sys.exit(2)
-    db.buf[o + i + 6] = ord("U")
+    db.buf[o + i + len(symbol) - 1] = ord(letter)
+
+
+def index_entry_changed(db, r):
+    """A symbol in the pairs index: BTCUSDT -> BTCUSDU."""
+    symbol_last_letter(db, "sqlite_autoindex_pairs_1", b"BTCUSDT", "U")
 
 
 def pairs_symbol_changed(db, r):
-    n = db.pick("pairs", "leaf", "first")
-    o, p = db.page(n)
-    i = p.find(b"ETHUSDT")
-    if i < 0:
-        sys.exit(2)
-    db.buf[o + i + 6] = ord("X")
+    """A symbol in the pairs table: ETHUSDT -> ETHUSDX."""
+    symbol_last_letter(db, "pairs", b"ETHUSDT", "X")
 
 
 def pairs_scale_changed(db, r):

@@ -603,26 +603,33 @@ offsite(struct ctx *x, const char *file, const char *name)
 	return rc;
 }
 
-/* Leftovers of a run that died: our temporary names only. */
+/*
+ * Leftovers of a run that died: files in `dir' named PREFIX*.tmp for a
+ * PREFIX of the NULL-terminated `prefix', our temporary names only.  A
+ * finished file is renamed off .tmp, so none holds what a run kept.
+ */
 static void
-sweep_tmp(struct ctx *x)
+sweep_tmp(const char *dir, const char *const *prefix)
 {
 	DIR *d;
 	struct dirent *de;
 	char p[PATH_MAX];
-	size_t l;
+	size_t l, i;
 
-	if ((d = opendir(x->bdir)) == NULL)
+	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		l = strlen(de->d_name);
-		if (de->d_name[0] == '.' && l > 4 &&
-		    strcmp(de->d_name + l - 4, ".tmp") == 0 &&
-		    (strstr(de->d_name, "backup_") != NULL ||
-		    strstr(de->d_name, "test_restore") != NULL)) {
-			snprintf(p, sizeof(p), "%s/%s", x->bdir, de->d_name);
-			unlink(p);
-		}
+		if (l <= 4 || strcmp(de->d_name + l - 4, ".tmp") != 0)
+			continue;
+		for (i = 0; prefix[i] != NULL; i++)
+			if (strncmp(de->d_name, prefix[i],
+			    strlen(prefix[i])) == 0) {
+				snprintf(p, sizeof(p), "%s/%s", dir,
+				    de->d_name);
+				unlink(p);
+				break;
+			}
 	}
 	closedir(d);
 }
@@ -666,7 +673,12 @@ run_backup(struct ctx *x)
 		    "no backup taken: %s", err);
 		return BT_EX_CANTCREAT;
 	}
-	sweep_tmp(x);
+	{
+		/* backup_one()'s and test_restore()'s temporary names */
+		static const char *const ours[] = { ".db_backup_",
+		    ".state_backup_", ".test_restore", NULL };
+		sweep_tmp(x->bdir, ours);
+	}
 	if ((rc = backup_one(x, x->store, name, final, &bytes, &tcopy, &tcheck,
 	    err)) != 0) {
 		/* Nothing rotated: every old backup stays. */
@@ -1235,44 +1247,29 @@ aside_name(const char *base, const char *tag, char *out, size_t len)
 /*
  * The partial copies a killed restore leaves next to the store: the
  * aside copy's NAME.damaged-*.tmp or NAME.before-rollback-*.tmp (and
- * their -wal.tmp) and .restore.tmp.  A finished copy is renamed off .tmp,
- * so these hold nothing a finished run kept.  Called with db/LOCKED and
- * the write lock held: no other restore can be writing them.
+ * their -wal.tmp) and .restore.tmp.  Called with db/LOCKED and the write
+ * lock held: no other restore can be writing them.
  */
 static void
 sweep_store_tmp(const char *store)
 {
-	char dir[PATH_MAX], p[PATH_MAX], pre1[PATH_MAX], pre2[PATH_MAX];
-	const char *base;
+	char dir[PATH_MAX], pre1[PATH_MAX], pre2[PATH_MAX];
+	const char *base = store, *prefix[4];
 	char *s;
-	DIR *d;
-	struct dirent *de;
-	size_t l;
 
 	snprintf(dir, sizeof(dir), "%s", store);
 	if ((s = strrchr(dir, '/')) != NULL) {
 		*s = '\0';
 		base = s + 1;
-	} else {
+	} else
 		snprintf(dir, sizeof(dir), ".");
-		base = store;
-	}
 	snprintf(pre1, sizeof(pre1), "%s.damaged-", base);
 	snprintf(pre2, sizeof(pre2), "%s.before-rollback-", base);
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		l = strlen(de->d_name);
-		if (l <= 4 || strcmp(de->d_name + l - 4, ".tmp") != 0)
-			continue;
-		if (strncmp(de->d_name, pre1, strlen(pre1)) == 0 ||
-		    strncmp(de->d_name, pre2, strlen(pre2)) == 0 ||
-		    strcmp(de->d_name, ".restore.tmp") == 0) {
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			unlink(p);
-		}
-	}
-	closedir(d);
+	prefix[0] = pre1;
+	prefix[1] = pre2;
+	prefix[2] = ".restore.tmp";
+	prefix[3] = NULL;
+	sweep_tmp(dir, prefix);
 }
 
 /* Moves path, path-wal and path-shm to aside (and its -wal, -shm). */

@@ -213,8 +213,9 @@ record_ban(struct ctx *x, double secs)
 
 /*
  * GET with the retry policy of contracts.md: BT_RETRY_DELAYS between
- * tries, Retry-After overriding the wait (clamped), 418 ending the run
- * (the caller records the ban).  Returns F_NONE with a 200 response in r.
+ * tries, Retry-After overriding the wait (clamped), 418 and a 429 on
+ * every try ending the run (the caller records the ban).  Returns F_NONE
+ * with a 200 response in r.
  * Runs on the fetcher thread during the pipeline: no SQLite, no stdout.
  */
 static enum fail
@@ -551,11 +552,14 @@ fetch_pairs(struct ctx *x, struct pairrun *prs, size_t nprs, int *rc)
 		if (worst == F_NONE || bt_exit_worse(fail_exit(pr->fail),
 		    fail_exit(worst)) == fail_exit(pr->fail))
 			worst = pr->fail;
-		if (pr->fail == F_BAN) {
+		/*
+		 * A ban or a rate limit stopped the fetcher thread where it
+		 * happened, in request(); a store that cannot be written
+		 * stops it here.
+		 */
+		if (pr->fail == F_BAN)
 			record_ban(x, x->ban_secs);
-			atomic_store(&x->stop, true);
-		} else if (pr->fail == F_STORE || pr->fail == F_RATE)
-			/* Rate limited: the next pair would only add weight. */
+		else if (pr->fail == F_STORE)
 			atomic_store(&x->stop, true);
 		if (pr->trips) {
 			bt_event(x->dry ? NULL : x->st, "CRITICAL",
@@ -677,27 +681,40 @@ exchange_info(struct ctx *x, char **syms, int nsyms)
 	bt_http_resp_free(&r);
 }
 
+/*
+ * Whether a once-a-day warning about `sym' of `kind' is due: false when
+ * one went out today (the state file's kv table remembers the day, which
+ * this marks).  A dry run warns every time and remembers nothing.
+ */
+static bool
+due_today(struct ctx *x, const char *kind, const char *sym)
+{
+	char key[64], day[32], *last = NULL, err[BT_ERRLEN];
+	bool due;
+
+	if (x->dry)
+		return true;
+	bt_fmt_time(bt_now_ms(), day);
+	day[10] = '\0';
+	snprintf(key, sizeof(key), "%s:%s", kind, sym);
+	due = !(bt_kv_get(x->st, key, &last, err) == 0 && last != NULL &&
+	    strcmp(last, day) == 0);
+	free(last);
+	if (due)
+		bt_kv_set(x->st, key, day, err);
+	return due;
+}
+
 /* contracts.md: one WARNING a day for a symbol that is not TRADING. */
 static void
 warn_not_trading(struct ctx *x, const char *sym, const char *status)
 {
-	char key[64], day[32], *last = NULL, err[BT_ERRLEN];
-
-	bt_fmt_time(bt_now_ms(), day);
-	day[10] = '\0';
-	snprintf(key, sizeof(key), "not_trading:%s", sym);
-	if (!x->dry && bt_kv_get(x->st, key, &last, err) == 0 &&
-	    last != NULL && strcmp(last, day) == 0) {
-		free(last);
+	if (!due_today(x, "not_trading", sym))
 		return;
-	}
-	free(last);
 	bt_event(x->dry ? NULL : x->st, "WARNING", "not_trading", sym, NULL,
 	    json_pack("{s:s}", "status", status), "%s is %s on Binance, not "
 	    "TRADING; left out of coverage", sym, strcmp(status, "INVALID") ?
 	    status : "unknown (-1121 Invalid symbol)");
-	if (!x->dry)
-		bt_kv_set(x->st, key, day, err);
 }
 
 static const char *
@@ -1467,24 +1484,13 @@ sent_source(struct ctx *x, const char *sym, const char *fsym,
 static void
 warn_no_futures(struct ctx *x, const char *sym, const char *fsym)
 {
-	char key[64], day[32], *last = NULL, err[BT_ERRLEN];
-
-	bt_fmt_time(bt_now_ms(), day);
-	day[10] = '\0';
-	snprintf(key, sizeof(key), "no_futures:%s", sym);
-	if (!x->dry && bt_kv_get(x->st, key, &last, err) == 0 &&
-	    last != NULL && strcmp(last, day) == 0) {
-		free(last);
+	if (!due_today(x, "no_futures", sym))
 		return;
-	}
-	free(last);
 	bt_event(x->dry ? NULL : x->st, "WARNING", "no_futures", sym, NULL,
 	    json_pack("{s:s}", "futures", fsym), "%s: Binance has no futures "
 	    "contract %s (-1121); map it in BT_FUTURES_SYMBOL_MAP (e.g. "
 	    "PEPEUSDT=1000PEPEUSDT) or accept no futures figures for it",
 	    sym, fsym);
-	if (!x->dry)
-		bt_kv_set(x->st, key, day, err);
 }
 
 /*

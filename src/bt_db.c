@@ -91,14 +91,16 @@ bt_exec(sqlite3 *db, const char *sql, char *err)
 	return 0;
 }
 
-/* The seed's pragmas, on every connection (issue 2, seed 3.1). */
+/*
+ * The seed's pragmas, on every connection (issue 2, seed 3.1); open_db()
+ * has set the busy timeout already.
+ */
 static int
 pragmas(sqlite3 *db, const char *path, char *err)
 {
 	char sql[512];
 	int rc;
 
-	sqlite3_busy_timeout(db, (int)bt_conf_long("SQLITE_BUSY_TIMEOUT_MS"));
 	snprintf(sql, sizeof(sql),
 	    "PRAGMA wal_autocheckpoint=1000;"
 	    "PRAGMA synchronous=NORMAL;"
@@ -227,7 +229,7 @@ open_db(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 		return BT_EX_IOERR;
 	}
 	sqlite3_extended_result_codes(*db, 1);
-	/* Before the first read, which ro_recover() makes. */
+	/* The busy timeout first: ro_recover() makes the first read. */
 	sqlite3_busy_timeout(*db, (int)bt_conf_long("SQLITE_BUSY_TIMEOUT_MS"));
 	if ((flags == SQLITE_OPEN_READONLY &&
 	    (rc = ro_recover(*db, path, err)) != 0) ||

@@ -27,6 +27,17 @@ test_expect_success 'a daily backup: checked, mode 0600, the state file too' '
 	test -z "$(ls -A $BK | grep tmp)"
 '
 
+test_expect_success 'a run removes the temporary files a killed run left, only those' '
+	for f in .db_backup_20240229.db.tmp .db_backup_weekly_20240225.db.tmp \
+	    .state_backup_20240229.db.tmp .test_restore.db.tmp; do
+		echo partial >$BK/$f || exit 1
+	done &&
+	echo mine >$BK/.notes.tmp &&
+	BT_NOW=2024-03-01T03:00:00Z test_expect_code 0 bt-backup >out &&
+	test "$(ls -A $BK | grep tmp)" = .notes.tmp &&
+	rm $BK/.notes.tmp
+'
+
 test_expect_success 'a month of daily runs leaves exactly the expected files' '
 	mkdir off &&
 	for d in $(seq -w 2 31); do
