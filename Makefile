@@ -35,7 +35,16 @@ SANFLAGS=	-fsanitize=address,undefined -fno-sanitize-recover=all \
 # The test environment: programs from $(B) first on PATH.
 TESTENV=	PATH="$(CURDIR)/$(B):$$PATH" BT_SRC="$(CURDIR)" LC_ALL=C TZ=UTC
 
-all: $(PROGS)
+all: $(PROGS) $(O)/gen-conf-example
+
+# etc/bt.conf.example is generated from bt_conf.c's key table, and
+# committed; `make lint' fails when the committed copy is stale.
+$(O)/gen-conf-example: src/gen-conf-example.c src/bt.h $(O)/libbt.a
+	$(CC) $(CFLAGS) -o $@ src/gen-conf-example.c $(O)/libbt.a $(LDFLAGS) $(LDLIBS)
+
+etc/bt.conf.example: $(O)/gen-conf-example
+	@mkdir -p etc
+	$(O)/gen-conf-example >$@.tmp && mv $@.tmp $@
 
 $(O)/libbt.a: $(LIBOBJ)
 	rm -f $@
@@ -95,6 +104,9 @@ fuzz: FRC
 lint: FRC
 	@scripts/deps lint
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
+	@$(O)/gen-conf-example | cmp -s - etc/bt.conf.example || { \
+	    echo "etc/bt.conf.example is stale: make etc/bt.conf.example" >&2; \
+	    exit 1; }
 
 demo: FRC
 	@scripts/deps build

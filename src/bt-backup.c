@@ -132,7 +132,7 @@ db_open(const char *path, int flags, bool immutable, sqlite3 **db,
 	free(uri);
 	if (rc != SQLITE_OK) {
 		snprintf(err, BT_ERRLEN, "%s: %s", path, *db != NULL ?
-		    sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		    bt_db_errmsg(*db) : sqlite3_errstr(rc));
 		sqlite3_close(*db);
 		*db = NULL;
 		return bt_sqlite_ex(rc);
@@ -157,7 +157,7 @@ db_check(sqlite3 *db, bool full, char *why, size_t len)
 	snprintf(why, len, "ok");
 	if ((rc = sqlite3_prepare_v2(db, full ? "PRAGMA integrity_check" :
 	    "PRAGMA quick_check", -1, &s, NULL)) != SQLITE_OK) {
-		snprintf(why, len, "%s", sqlite3_errmsg(db));
+		snprintf(why, len, "%s", bt_db_errmsg(db));
 		return 1;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -166,7 +166,7 @@ db_check(sqlite3 *db, bool full, char *why, size_t len)
 			snprintf(why, len, "%s", r);
 	}
 	if (rc != SQLITE_DONE && bad++ == 0)
-		snprintf(why, len, "%s", sqlite3_errmsg(db));
+		snprintf(why, len, "%s", bt_db_errmsg(db));
 	sqlite3_finalize(s);
 	return bad ? 1 : 0;
 }
@@ -393,7 +393,7 @@ copy_db(sqlite3 *src, const char *dst, char *err)
 	if ((rc = db_open(dst, SQLITE_OPEN_READWRITE, false, &d, err)) != 0)
 		return rc;
 	if ((b = sqlite3_backup_init(d, "main", src, "main")) == NULL) {
-		snprintf(err, BT_ERRLEN, "%s: %s", dst, sqlite3_errmsg(d));
+		snprintf(err, BT_ERRLEN, "%s: %s", dst, bt_db_errmsg(d));
 		rc = bt_sqlite_ex(sqlite3_errcode(d));
 		sqlite3_close(d);
 		return rc ? rc : BT_EX_SOFTWARE;
@@ -1327,7 +1327,7 @@ restore_file(const char *from, const char *live, const char *aside,
 			sqlite3_close(src);
 			return rc;
 		}
-		snprintf(err, BT_ERRLEN, "%s", sqlite3_errmsg(dst));
+		snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(dst));
 		/*
 		 * A header whose page size differs from the backup's makes
 		 * the backup API refuse a WAL destination with READONLY,

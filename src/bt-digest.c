@@ -3,6 +3,7 @@
  * seed's bounds.
  *
  *	bt-digest [-nqv] [-d db] [--critical | --hourly | --daily]
+ *	bt-digest [-d db] --today [--since time]
  *
  * Input: JSON lines on stdin (when it is not a terminal) and the unsent
  * events of the state file.  A stdin line with a `severity' (INFO, WARNING
@@ -21,6 +22,11 @@
  *   symbol, timeframe) are one line with a count.
  * - Plain text (no parse_mode), split on line boundaries below 4096
  *   UTF-16 code units.
+ * - Every run that opens the state file records its runs row first and
+ *   its stdin's events before anything about Telegram is checked, so a
+ *   broken alert path is seen (bt-watchdog) and loses nothing.
+ * - A CRITICAL that its chat refuses goes to the other configured chats,
+ *   with a line saying why.
  * - The bot token is never in argv, output, logs, events or errors: it
  *   lives only in the URL path of the request, which is scrubbed, and
  *   every diagnostic passes bt_redact().
@@ -48,6 +54,8 @@ static const char *sevname[S_N] = { "INFO", "WARNING", "CRITICAL" };
 /* Identical pending events: one line with a count. */
 struct group {
 	int	 sev;
+	int	 route;		/* whose chat and time: sev, or an all-clear's */
+	char	*rroute;	/* the events' `route' as stored, or NULL */
 	char	*prog, *kind, *symbol, *tf, *msg;
 	int64_t	 count, first, last, maxid;
 	bool	 repeat;	/* CRITICAL already sent within the window */
@@ -84,8 +92,12 @@ struct ctx {
 	struct group	*g;
 	size_t		 ng;
 	int64_t		 used;		/* messages in the last hour */
-	int		 sent, held, exit;
+	int		 sent, held;
+	int		 exit;		/* worst outcome not returned by a step */
 	bool		 stop;		/* Telegram said stop for this run */
+	bool		 nochat[S_N];	/* no chat configured for a severity */
+	char		 error[BT_ERRLEN];	/* the run's first error */
+	int		 refusals;	/* parts a chat refused this run */
 	double		 t0;
 	char		*digest;	/* the daily digest's text */
 };
@@ -94,17 +106,41 @@ static const struct option longopts[] = {
 	{ "critical", no_argument, NULL, 'C' },
 	{ "hourly", no_argument, NULL, 'H' },
 	{ "daily", no_argument, NULL, 'D' },
+	{ "today", no_argument, NULL, 'L' },
+	{ "since", required_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
 static void
-usage(void)
+usage(FILE *fp, int code)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: bt-digest [-nqv] [-d db] [--critical | --hourly | "
-	    "--daily]\n");
-	exit(BT_EX_USAGE);
+	    "--daily]\n"
+	    "       bt-digest [-d db] --today [--since time]\n");
+	exit(code);
+}
+
+/* A failure of this run: on stderr, and its first in the runs row. */
+static void
+failed(struct ctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+failed(struct ctx *x, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	bt_warnx("%s", buf);
+	if (x->error[0] == '\0') {
+		bt_redact(buf);
+		snprintf(x->error, sizeof(x->error), "%s", buf);
+	}
 }
 
 static char *
@@ -193,6 +229,19 @@ have_event_id(sqlite3 *st, const char *id)
 	return found;
 }
 
+/*
+ * Where an event goes and when: its severity's, or for an all-clear (a
+ * `route' field, written by bt-watchdog on a recovery) the chat and the
+ * time of the alert it clears.  Never later than its own severity.
+ */
+static int
+route_of(int sev, const char *route)
+{
+	int r = sevnum(route);
+
+	return r > sev ? r : sev;
+}
+
 /* A pending group for an event not in the state file (dry runs). */
 static void
 add_virtual(struct ctx *x, json_t *ev, int sev)
@@ -229,6 +278,8 @@ add_virtual(struct ctx *x, json_t *ev, int sev)
 	g = &x->g[x->ng++];
 	memset(g, 0, sizeof(*g));
 	g->sev = sev;
+	g->route = route_of(sev, json_string_value(json_object_get(ev,
+	    "route")));
 	g->prog = xstrdup(prog ? prog : "unknown");
 	g->kind = xstrdup(kind ? kind : "event");
 	g->symbol = xstrdup(sym);
@@ -362,17 +413,19 @@ load_pending(struct ctx *x)
 		return 0;
 	/* A group's message and prog are its newest event's. */
 	if ((s = bt_stmt(x->st, "SELECT g.severity, g.kind, g.symbol, g.tf, "
-	    "l.prog, l.message, g.mx, g.n, g.t0, g.t1 FROM (SELECT severity, "
-	    "kind, symbol, tf, max(id) AS mx, min(id) AS mn, count(*) AS n, "
-	    "min(ts) AS t0, max(ts) AS t1 FROM events WHERE sent IS NULL "
-	    "GROUP BY severity, kind, symbol, tf) g JOIN events l ON "
+	    "l.prog, l.message, g.mx, g.n, g.t0, g.t1, g.route FROM (SELECT "
+	    "severity, kind, symbol, tf, json_extract(detail, '$.route') AS "
+	    "route, max(id) AS mx, min(id) AS mn, count(*) AS n, min(ts) AS "
+	    "t0, max(ts) AS t1 FROM events WHERE sent IS NULL GROUP BY "
+	    "severity, kind, symbol, tf, route) g JOIN events l ON "
 	    "l.id=g.mx ORDER BY g.t0, g.mn", err)) == NULL) {
 		bt_warnx("%s", err);
 		return BT_EX_SOFTWARE;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		sev = sevnum((const char *)sqlite3_column_text(s, 0));
-		if (sev < 0 || !x->due[sev])
+		if (sev < 0 || !x->due[route_of(sev, (const char *)
+		    sqlite3_column_text(s, 10))])
 			continue;
 		if ((x->g = realloc(x->g, (x->ng + 1) * sizeof(*x->g))) ==
 		    NULL)
@@ -380,6 +433,9 @@ load_pending(struct ctx *x)
 		g = &x->g[x->ng++];
 		memset(g, 0, sizeof(*g));
 		g->sev = sev;
+		g->route = route_of(sev, (const char *)sqlite3_column_text(s,
+		    10));
+		g->rroute = xstrdup((const char *)sqlite3_column_text(s, 10));
 		g->kind = xstrdup((const char *)sqlite3_column_text(s, 1));
 		g->symbol = xstrdup((const char *)sqlite3_column_text(s, 2));
 		g->tf = xstrdup((const char *)sqlite3_column_text(s, 3));
@@ -393,7 +449,7 @@ load_pending(struct ctx *x)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		bt_warnx("events: %s", sqlite3_errmsg(x->st));
+		bt_warnx("events: %s", bt_db_errmsg(x->st));
 		return bt_sqlite_ex(rc);
 	}
 	/* Repeats: the same CRITICAL was delivered within the window. */
@@ -432,7 +488,7 @@ sends_last_hour(struct ctx *x)
 	int64_t n = 0;
 
 	if (x->st == NULL || (s = bt_stmt(x->st, "SELECT count(*) FROM sends "
-	    "WHERE ts > ?1 AND chat != 'stdout'", err)) == NULL)
+	    "WHERE ts > ?1 AND chat != 'stdout' AND ok", err)) == NULL)
 		return 0;
 	sqlite3_bind_int64(s, 1, bt_now_ms() - 3600000);
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -491,37 +547,56 @@ chat_for(int sev)
 	return bt_conf("TELEGRAM_BACKTEST_CHANNEL");
 }
 
+/* Adds the pending groups of severity `sev' routed as `route'. */
+static size_t
+add_groups(struct ctx *x, struct chatmsg *m, int sev, int route,
+    const char *head)
+{
+	char *s;
+	size_t i, n;
+
+	for (i = n = 0; i < x->ng; i++)
+		if (x->g[i].sev == sev && x->g[i].route == route &&
+		    !x->g[i].sent)
+			n++;
+	if (n == 0)
+		return 0;
+	if (head == NULL) {
+		if (asprintf(&s, "bt %s: %zu alert%s", sevname[sev], n,
+		    n > 1 ? "s" : "") == -1)
+			abort();
+	} else if (asprintf(&s, "%s: %zu", head, n) == -1)
+		abort();
+	add_item(m, s, -1);
+	for (i = 0; i < x->ng; i++)
+		if (x->g[i].sev == sev && x->g[i].route == route &&
+		    !x->g[i].sent)
+			add_item(m, render_group(&x->g[i]), (int)i);
+	return n;
+}
+
 /*
- * The items of a message, in order: CRITICAL lines, WARNING lines, the
- * daily digest (whose INFO lines are inside it).  `only_crit' keeps the
- * CRITICAL lines alone (over the cap).
+ * The items of a message, in order: CRITICAL lines and the all-clears of
+ * CRITICAL alerts, WARNING lines and theirs, the daily digest (whose INFO
+ * lines are inside it).  `only_crit' keeps the CRITICAL chat's lines
+ * alone (over the cap).
  */
 static void
 build_items(struct ctx *x, struct chatmsg *m, bool only_crit)
 {
-	char *s;
-	int sev;
+	int sev, low;
 	size_t i, n;
+	char *s;
 
-	for (sev = S_CRITICAL; sev >= S_INFO; sev--) {
+	for (sev = S_CRITICAL; sev > S_INFO; sev--) {
 		if (only_crit && sev != S_CRITICAL)
 			break;
-		if (sev == S_INFO)
-			break;		/* inside the digest, below */
-		if (!x->due[sev] || strcmp(chat_for(sev), m->chat) != 0)
+		if (!x->due[sev] || x->nochat[sev] ||
+		    strcmp(chat_for(sev), m->chat) != 0)
 			continue;
-		for (i = n = 0; i < x->ng; i++)
-			if (x->g[i].sev == sev && !x->g[i].sent)
-				n++;
-		if (n == 0)
-			continue;
-		if (asprintf(&s, "bt %s: %zu alert%s", sevname[sev], n,
-		    n > 1 ? "s" : "") == -1)
-			abort();
-		add_item(m, s, -1);
-		for (i = 0; i < x->ng; i++)
-			if (x->g[i].sev == sev && !x->g[i].sent)
-				add_item(m, render_group(&x->g[i]), (int)i);
+		add_groups(x, m, sev, sev, NULL);
+		for (low = sev - 1; low >= S_INFO; low--)
+			add_groups(x, m, low, sev, "bt all clear");
 	}
 	if (only_crit || !m->daily)
 		return;
@@ -535,7 +610,8 @@ build_items(struct ctx *x, struct chatmsg *m, bool only_crit)
 		}
 	}
 	for (i = n = 0; i < x->ng; i++)
-		if (x->g[i].sev == S_INFO && !x->g[i].sent)
+		if (x->g[i].sev == S_INFO && x->g[i].route == S_INFO &&
+		    !x->g[i].sent)
 			n++;
 	if (n > 0) {
 		add_item(m, xstrdup(""), -1);
@@ -543,7 +619,8 @@ build_items(struct ctx *x, struct chatmsg *m, bool only_crit)
 			abort();
 		add_item(m, s, -1);
 		for (i = 0; i < x->ng; i++)
-			if (x->g[i].sev == S_INFO && !x->g[i].sent)
+			if (x->g[i].sev == S_INFO && x->g[i].route == S_INFO &&
+			    !x->g[i].sent)
 				add_item(m, render_group(&x->g[i]), (int)i);
 	}
 }
@@ -649,7 +726,7 @@ msg_clear(struct chatmsg *m)
 
 static int
 mark_sent(struct ctx *x, const struct part *p, const char *chat, int sev,
-    int partno, int nparts, int64_t events)
+    int partno, int nparts, int64_t events, const char *text)
 {
 	sqlite3_stmt *s;
 	char err[BT_ERRLEN], head[200];
@@ -666,7 +743,8 @@ mark_sent(struct ctx *x, const struct part *p, const char *chat, int sev,
 		goto fail;
 	if ((s = bt_stmt(x->st, "UPDATE events SET sent=?1, sent_to=?2 WHERE "
 	    "sent IS NULL AND severity=?3 AND kind=?4 AND symbol IS ?5 AND "
-	    "tf IS ?6 AND id <= ?7", err)) == NULL) {
+	    "tf IS ?6 AND id <= ?7 AND json_extract(detail, '$.route') IS ?8",
+	    err)) == NULL) {
 		rc = BT_EX_SOFTWARE;
 		goto fail;
 	}
@@ -685,19 +763,23 @@ mark_sent(struct ctx *x, const struct part *p, const char *chat, int sev,
 		else
 			sqlite3_bind_null(s, 6);
 		sqlite3_bind_int64(s, 7, g->maxid);
+		if (g->rroute)
+			sqlite3_bind_text(s, 8, g->rroute, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 8);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		sqlite3_clear_bindings(s);
 		if (rc != SQLITE_DONE) {
 			snprintf(err, BT_ERRLEN, "events: %s",
-			    sqlite3_errmsg(x->st));
+			    bt_db_errmsg(x->st));
 			rc = bt_sqlite_ex(rc);
 			goto fail;
 		}
 	}
 	if ((s = bt_stmt(x->st, "INSERT INTO sends(ts, chat, severity, events, "
-	    "part, parts, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err)) ==
-	    NULL) {
+	    "part, parts, head, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    err)) == NULL) {
 		rc = BT_EX_SOFTWARE;
 		goto fail;
 	}
@@ -711,10 +793,13 @@ mark_sent(struct ctx *x, const struct part *p, const char *chat, int sev,
 	sqlite3_bind_int(s, 5, partno);
 	sqlite3_bind_int(s, 6, nparts);
 	sqlite3_bind_text(s, 7, head, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 8, text != NULL ? text : p->text.p, -1,
+	    SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "sends: %s", sqlite3_errmsg(x->st));
+		snprintf(err, BT_ERRLEN, "sends: %s", bt_db_errmsg(x->st));
 		rc = bt_sqlite_ex(rc);
 		goto fail;
 	}
@@ -777,7 +862,8 @@ tg_answer(long status, const char *body, size_t len, struct tg_ans *a)
  * and x->stop when nothing more should be tried in this run.
  */
 static int
-tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
+tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid,
+    char *why, size_t whylen)
 {
 	struct bt_http_resp r;
 	struct bt_buf form = { 0 };
@@ -824,6 +910,8 @@ tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
 				    err) != 0)
 					bt_warnx("%s", err);
 			}
+			snprintf(why, whylen, "429 Too Many Requests, retry "
+			    "after %gs", wait);
 			bt_warnx("Telegram: 429 Too Many Requests, retry after "
 			    "%gs (after %s); the rest waits for a later run",
 			    wait, ts);
@@ -834,7 +922,8 @@ tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
 		if (r.status >= 400 && r.status < 500) {
 			/* Refused: retrying the same request cannot help. */
 			bt_redact(a.desc);
-			bt_warnx("Telegram refused the message to chat %s: %ld "
+			snprintf(why, whylen, "%ld %s", r.status, a.desc);
+			failed(x, "Telegram refused the message to chat %s: %ld "
 			    "%s; its events stay unsent", chat, r.status, a.desc);
 			bt_http_resp_free(&r);
 			rc = r.status == 401 || r.status == 404 ?
@@ -845,9 +934,10 @@ tg_send(struct ctx *x, const char *chat, const char *text, int64_t *mid)
 		}
 		/* 5xx or transport: the configured waits, within budget. */
 		if (r.status == 0)
-			bt_warnx("Telegram: %s", r.err);
+			snprintf(why, whylen, "%s", r.err);
 		else
-			bt_warnx("Telegram: HTTP %ld", r.status);
+			snprintf(why, whylen, "HTTP %ld", r.status);
+		failed(x, "Telegram: %s", why);
 		bt_http_resp_free(&r);
 		if (try < nd && delays[try] <= budget_left(x)) {
 			bt_sleep(delays[try]);
@@ -875,14 +965,173 @@ part_events(struct ctx *x, const struct part *p)
 	return n;
 }
 
-/* Sends (or prints) the parts of one message; stops at the first failure. */
+/*
+ * A message Telegram did not take, in sends with ok=0 and the reason, so
+ * that bt-watchdog sees a chat that refuses and `--today' lists it.
+ */
+static void
+mark_refused(struct ctx *x, const char *chat, int sev, const char *text,
+    const char *why)
+{
+	sqlite3_stmt *s;
+	char err[BT_ERRLEN], head[200];
+
+	if (x->dry || x->st == NULL || bt_begin(x->st, err) != 0)
+		return;
+	if ((s = bt_stmt(x->st, "INSERT INTO sends(ts, chat, severity, events, "
+	    "head, text, ok, error) VALUES (?1, ?2, ?3, 0, ?4, ?5, 0, ?6)",
+	    err)) == NULL) {
+		bt_rollback(x->st);
+		return;
+	}
+	snprintf(head, sizeof(head), "%s", text);
+	head[strcspn(head, "\n")] = '\0';
+	cut_utf8(head, 120);
+	sqlite3_bind_int64(s, 1, bt_now_ms());
+	sqlite3_bind_text(s, 2, chat, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, sevname[sev], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, head, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, why, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		bt_warnx("sends: %s", bt_db_errmsg(x->st));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (bt_commit(x->st, err) != 0)
+		bt_warnx("%s", err);
+}
+
+/*
+ * `text' with a first line saying why it is here, cut on a line boundary
+ * to Telegram's limit when the line made it too long.
+ */
+static char *
+fallback_text(const char *chat, const char *why, const char *text)
+{
+	struct bt_buf b = { 0 };
+	size_t i, u = 0, cut = 0;
+	unsigned char c;
+
+	bt_buf_printf(&b, "bt: this message could not reach its chat %s "
+	    "(Telegram: %s); sent here instead: fix TELEGRAM_CHAT_CRITICAL\n%s",
+	    chat, why, text);
+	if (u16len(b.p, b.len) <= TG_LIMIT)
+		return b.p;
+	for (i = 0; i < b.len; i++) {
+		c = (unsigned char)b.p[i];
+		if ((c & 0xc0) != 0x80)
+			u += c >= 0xf0 ? 2 : 1;
+		if (u > TG_LIMIT - 64)
+			break;
+		if (c == '\n')
+			cut = i;
+	}
+	b.len = cut;
+	b.p[cut] = '\0';
+	bt_buf_printf(&b, "\n(cut here; every alert is in the state file)");
+	return b.p;
+}
+
+/*
+ * The chats a CRITICAL message refused by `refused' may go to instead:
+ * every other configured chat, once, in the order WARNING, INFO, the
+ * fallback channel.
+ */
+static int
+other_chats(const char *refused, const char *out[4])
+{
+	static const char *keys[] = { "TELEGRAM_CHAT_WARNING",
+	    "TELEGRAM_CHAT_INFO", "TELEGRAM_BACKTEST_CHANNEL",
+	    "TELEGRAM_CHAT_CRITICAL" };
+	int n = 0, i, j;
+	const char *c;
+
+	for (i = 0; i < 4; i++) {
+		c = bt_conf(keys[i]);
+		if (*c == '\0' || strcmp(c, refused) == 0)
+			continue;
+		for (j = 0; j < n && strcmp(out[j], c) != 0; j++)
+			;
+		if (j == n)
+			out[n++] = c;
+	}
+	return n;
+}
+
+static void
+sent_line(struct ctx *x, const char *chat, int sev, size_t part, size_t np,
+    int64_t nev, const char *text, int64_t mid, const char *instead_of)
+{
+	json_t *rec;
+
+	if (x->quiet)
+		return;
+	rec = bt_rec("sent");
+	json_object_set_new(rec, "chat", json_string(chat));
+	json_object_set_new(rec, "severity", json_string(sevname[sev]));
+	json_object_set_new(rec, "part", json_integer((json_int_t)part));
+	json_object_set_new(rec, "parts", json_integer((json_int_t)np));
+	json_object_set_new(rec, "events", json_integer(nev));
+	json_object_set_new(rec, "chars", json_integer((json_int_t)u16len(text,
+	    strlen(text))));
+	json_object_set_new(rec, "message_id", json_integer(mid));
+	if (instead_of != NULL)
+		json_object_set_new(rec, "instead_of", json_string(instead_of));
+	bt_emit(rec);
+}
+
+/*
+ * A CRITICAL part its chat refused, to the other configured chats in
+ * turn until one takes it.  0 when one did.
+ */
+static int
+deliver_elsewhere(struct ctx *x, struct chatmsg *m, struct part *p,
+    size_t i, size_t np, int64_t nev, const char *why)
+{
+	const char *other[4];
+	char *text, why2[BT_ERRLEN];
+	int64_t mid = 0;
+	int n, j, rc = BT_EX_UNAVAILABLE;
+
+	n = other_chats(m->chat, other);
+	for (j = 0; j < n && !x->stop; j++) {
+		text = fallback_text(m->chat, why, p->text.p);
+		why2[0] = '\0';
+		if ((rc = tg_send(x, other[j], text, &mid, why2,
+		    sizeof(why2))) == 0) {
+			x->used++;
+			x->sent++;
+			rc = mark_sent(x, p, other[j], m->sev, (int)i + 1,
+			    (int)np, nev, text);
+			bt_warnx("the message refused by chat %s went to chat %s "
+			    "instead", m->chat, other[j]);
+			sent_line(x, other[j], m->sev, i + 1, np, nev, text, mid,
+			    m->chat);
+			free(text);
+			return rc;
+		}
+		if (rc == BT_EX_DATAERR) {
+			x->refusals++;
+			mark_refused(x, other[j], m->sev, text, why2);
+		}
+		free(text);
+	}
+	return rc;
+}
+
+/*
+ * Sends (or prints) the parts of one message; stops at the first failure.
+ * A part its chat refuses is recorded as refused; a CRITICAL one then
+ * goes to the other chats, and the refusal still ends the run with 65.
+ */
 static int
 deliver(struct ctx *x, struct chatmsg *m, struct part *p, size_t np)
 {
 	json_t *rec;
 	int64_t mid = 0, nev;
-	int rc;
+	int rc, before = x->refusals;
 	size_t i;
+	char why[BT_ERRLEN];
 
 	for (i = 0; i < np; i++) {
 		nev = part_events(x, &p[i]);
@@ -901,34 +1150,35 @@ deliver(struct ctx *x, struct chatmsg *m, struct part *p, size_t np)
 			    json_string(p[i].text.p));
 			bt_emit(rec);
 			mark_sent(x, &p[i], x->offline ? "stdout" : m->chat,
-			    m->sev, (int)i + 1, (int)np, nev);
+			    m->sev, (int)i + 1, (int)np, nev, NULL);
 			x->sent++;
 			continue;
 		}
-		if ((rc = tg_send(x, m->chat, p[i].text.p, &mid)) != 0)
+		why[0] = '\0';
+		if ((rc = tg_send(x, m->chat, p[i].text.p, &mid, why,
+		    sizeof(why))) != 0) {
+			if (rc == BT_EX_DATAERR) {
+				x->refusals++;
+				mark_refused(x, m->chat, m->sev, p[i].text.p,
+				    why);
+				if (m->sev == S_CRITICAL &&
+				    deliver_elsewhere(x, m, &p[i], i, np, nev,
+				    why) == 0)
+					continue;
+			}
 			return rc;
+		}
 		x->used++;
 		x->sent++;
 		if ((rc = mark_sent(x, &p[i], m->chat, m->sev, (int)i + 1,
-		    (int)np, nev)) != 0)
+		    (int)np, nev, NULL)) != 0)
 			return rc;
-		if (!x->quiet) {
-			rec = bt_rec("sent");
-			json_object_set_new(rec, "chat", json_string(m->chat));
-			json_object_set_new(rec, "severity",
-			    json_string(sevname[m->sev]));
-			json_object_set_new(rec, "part", json_integer(
-			    (json_int_t)i + 1));
-			json_object_set_new(rec, "parts",
-			    json_integer((json_int_t)np));
-			json_object_set_new(rec, "events", json_integer(nev));
-			json_object_set_new(rec, "chars", json_integer(
-			    (json_int_t)u16len(p[i].text.p, p[i].text.len)));
-			json_object_set_new(rec, "message_id",
-			    json_integer(mid));
-			bt_emit(rec);
-		}
+		sent_line(x, m->chat, m->sev, i + 1, np, nev, p[i].text.p, mid,
+		    NULL);
 	}
+	/* Delivered elsewhere: the batch went, the refusal still counts. */
+	if (x->refusals > before)
+		x->exit = bt_exit_worse(x->exit, BT_EX_DATAERR);
 	return 0;
 }
 
@@ -1404,51 +1654,24 @@ open_telegram(struct ctx *x, char *err)
 		    "(digits, a colon, then letters, digits, _ or -)");
 		return BT_EX_CONFIG;
 	}
-	for (s = 0; s < S_N; s++)
+	if ((x->http = bt_http_new(bt_conf("BT_TELEGRAM_URL"), err)) == NULL)
+		return BT_EX_CONFIG;
+	/*
+	 * A severity without a chat waits (its events stay unsent) while
+	 * the others go out; the run still exits 78, which bt-watchdog
+	 * reports as a failing alert path.
+	 */
+	for (s = S_N - 1; s >= 0; s--)
 		if (*chat_for(s) == '\0') {
+			x->nochat[s] = true;
 			snprintf(err, BT_ERRLEN, "no chat for %s alerts: set "
 			    "TELEGRAM_CHAT_%s or TELEGRAM_BACKTEST_CHANNEL",
 			    sevname[s], sevname[s]);
-			return BT_EX_CONFIG;
 		}
-	if ((x->http = bt_http_new(bt_conf("BT_TELEGRAM_URL"), err)) == NULL)
-		return BT_EX_CONFIG;
+	for (s = 0; s < S_N; s++)
+		if (x->nochat[s])
+			return BT_EX_CONFIG;
 	return 0;
-}
-
-/* A runs row for a run that did something, written at its end. */
-static int
-run_record(sqlite3 *st, const char *job, int64_t started, int code,
-    json_t *summary, char *err)
-{
-	sqlite3_stmt *s;
-	char *js;
-	int rc;
-
-	if ((rc = bt_begin(st, err)) != 0)
-		return rc;
-	if ((s = bt_stmt(st, "INSERT INTO runs(prog, job, pid, started, ended, "
-	    "exit, summary) VALUES ('bt-digest', ?1, ?2, ?3, ?4, ?5, ?6)",
-	    err)) == NULL) {
-		bt_rollback(st);
-		return BT_EX_SOFTWARE;
-	}
-	js = json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, getpid());
-	sqlite3_bind_int64(s, 3, started);
-	sqlite3_bind_int64(s, 4, bt_now_ms());
-	sqlite3_bind_int(s, 5, code);
-	sqlite3_bind_text(s, 6, js, -1, free);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "runs: %s", sqlite3_errmsg(st));
-		bt_rollback(st);
-		return bt_sqlite_ex(rc);
-	}
-	return bt_commit(st, err);
 }
 
 static void
@@ -1456,6 +1679,7 @@ groups_free(struct ctx *x)
 {
 	for (size_t i = 0; i < x->ng; i++) {
 		free(x->g[i].prog);
+		free(x->g[i].rroute);
 		free(x->g[i].kind);
 		free(x->g[i].symbol);
 		free(x->g[i].tf);
@@ -1464,29 +1688,257 @@ groups_free(struct ctx *x)
 	free(x->g);
 }
 
+/*
+ * --today: what went out since `since' (midnight UTC by default) and what
+ * is still unsent, one JSON line a message: its time, chat, severity,
+ * state (sent, refused, printed, unsent) and text.  bt-digest(1) shows
+ * the jq line that makes a table of it.
+ */
+static int
+list_today(struct ctx *x, int64_t since)
+{
+	sqlite3_stmt *q;
+	char err[BT_ERRLEN], t[32];
+	const char *chat, *text;
+	json_t *rec;
+	size_t i;
+	int rc, s;
+
+	if ((q = bt_stmt(x->st, "SELECT ts, chat, severity, part, parts, "
+	    "events, ok, error, coalesce(text, head) FROM sends WHERE ts >= ?1 "
+	    "ORDER BY ts, id", err)) == NULL) {
+		bt_warnx("%s", err);
+		return BT_EX_SOFTWARE;
+	}
+	sqlite3_bind_int64(q, 1, since);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		chat = (const char *)sqlite3_column_text(q, 1);
+		text = (const char *)sqlite3_column_text(q, 8);
+		rec = bt_rec("message");
+		json_object_set_new(rec, "time", json_string(bt_fmt_time(
+		    sqlite3_column_int64(q, 0), t)));
+		json_object_set_new(rec, "chat", strcmp(chat, "stdout") == 0 ?
+		    json_null() : json_string(chat));
+		json_object_set_new(rec, "severity", json_string((const char *)
+		    sqlite3_column_text(q, 2)));
+		json_object_set_new(rec, "state", json_string(
+		    !sqlite3_column_int(q, 6) ? "refused" :
+		    strcmp(chat, "stdout") == 0 ? "printed" : "sent"));
+		json_object_set_new(rec, "part", json_integer(
+		    sqlite3_column_int(q, 3)));
+		json_object_set_new(rec, "parts", json_integer(
+		    sqlite3_column_int(q, 4)));
+		json_object_set_new(rec, "events", json_integer(
+		    sqlite3_column_int64(q, 5)));
+		if (sqlite3_column_type(q, 7) != SQLITE_NULL)
+			json_object_set_new(rec, "error", json_string(
+			    (const char *)sqlite3_column_text(q, 7)));
+		json_object_set_new(rec, "text", json_string(text ? text : ""));
+		bt_emit(rec);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		bt_warnx("sends: %s", bt_db_errmsg(x->st));
+		return bt_sqlite_ex(rc);
+	}
+	for (s = 0; s < S_N; s++)
+		x->due[s] = true;
+	if ((rc = load_pending(x)) != 0)
+		return rc;
+	for (i = 0; i < x->ng; i++) {
+		char *line = render_group(&x->g[i]);
+		chat = chat_for(x->g[i].route);
+		rec = bt_rec("message");
+		json_object_set_new(rec, "time", json_string(bt_fmt_time(
+		    x->g[i].last, t)));
+		json_object_set_new(rec, "chat", *chat ? json_string(chat) :
+		    json_null());
+		json_object_set_new(rec, "severity",
+		    json_string(sevname[x->g[i].sev]));
+		json_object_set_new(rec, "state", json_string("unsent"));
+		json_object_set_new(rec, "events", json_integer(x->g[i].count));
+		json_object_set_new(rec, "text", json_string(line));
+		bt_emit(rec);
+		free(line);
+	}
+	return 0;
+}
+
+/*
+ * The digest's own runs are one a minute: those with nothing to say
+ * (job '', exit 0) are kept a week, the rest as long as every other run.
+ */
+static void
+prune_runs(sqlite3 *st)
+{
+	sqlite3_stmt *q;
+	char err[BT_ERRLEN];
+
+	if (bt_begin(st, err) != 0)
+		return;
+	if ((q = bt_stmt(st, "DELETE FROM runs WHERE prog='bt-digest' AND "
+	    "job='' AND exit=0 AND started < ?1", err)) != NULL) {
+		sqlite3_bind_int64(q, 1, bt_now_ms() - 7 * 86400000LL);
+		sqlite3_step(q);
+		sqlite3_reset(q);
+	}
+	if (bt_commit(st, err) != 0)
+		bt_warnx("%s", err);
+}
+
+/* The daily digest into logs/digest.txt, its INFO lines after it. */
+static int
+write_digest_txt(struct ctx *x)
+{
+	struct bt_buf full = { 0 };
+	char err[BT_ERRLEN], *dpath, *ldir;
+	int rc = 0;
+
+	bt_buf_printf(&full, "%s", x->digest);
+	for (size_t k = 0; k < x->ng; k++)
+		if (x->g[k].sev == S_INFO) {
+			char *l = render_group(&x->g[k]);
+			bt_buf_printf(&full, "%s%s\n", k == 0 ?
+			    "\nINFO since the last digest:\n" : "", l);
+			free(l);
+		}
+	dpath = bt_path("logs/digest.txt");
+	ldir = bt_path("logs");
+	if (bt_mkdirs(ldir, 0750, err) == -1 ||
+	    bt_write_atomic(dpath, full.p, full.len, 0640, err) == -1) {
+		failed(x, "%s", err);
+		rc = BT_EX_CANTCREAT;
+	}
+	free(ldir);
+	free(dpath);
+	bt_buf_free(&full);
+	return rc;
+}
+
+/* One message per chat, CRITICAL's chat first; returns how many. */
+static int
+plan_messages(struct ctx *x, struct chatmsg *msgs)
+{
+	int s, i, nm = 0;
+
+	for (s = S_CRITICAL; s >= S_INFO; s--) {
+		const char *c = chat_for(s);
+		bool have = false;
+		if (!x->due[s] || x->nochat[s])
+			continue;
+		for (i = 0; i < nm; i++)
+			if (strcmp(msgs[i].chat, c) == 0)
+				have = true;
+		if (have)
+			continue;
+		msgs[nm].chat = c;
+		msgs[nm].sev = s;
+		msgs[nm].warn = x->due[S_WARNING] && !x->nochat[S_WARNING] &&
+		    strcmp(chat_for(S_WARNING), c) == 0;
+		msgs[nm].daily = x->due[S_INFO] && !x->nochat[S_INFO] &&
+		    strcmp(chat_for(S_INFO), c) == 0;
+		nm++;
+	}
+	return nm;
+}
+
+/* Sends the planned messages; a batch that went moves its clock. */
+static int
+send_all(struct ctx *x, struct chatmsg *msgs, int nm)
+{
+	int i, s, rc = 0;
+
+	for (i = 0; i < nm && !x->stop; i++) {
+		bool warn = msgs[i].warn, daily = msgs[i].daily;
+		s = send_message(x, &msgs[i]);
+		rc = bt_exit_worse(rc, s);
+		if (s != 0)
+			continue;
+		/* A batch went (or had nothing to carry): its clock moves. */
+		if (msgs[i].warn && warn) {
+			kv_time_set(x, "digest.hourly", bt_now_ms());
+			x->due[S_WARNING] = false;
+		}
+		if (msgs[i].daily && daily)
+			kv_time_set(x, "digest.daily", bt_now_ms());
+	}
+	return rc;
+}
+
+/* Telegram's flood control, remembered from an earlier run. */
+static bool
+rate_limited(struct ctx *x)
+{
+	int64_t until = kv_time(x->st, "digest.retry_until");
+	char t[32];
+	json_t *rec;
+
+	if (x->offline || x->dry || until <= bt_now_ms())
+		return false;
+	rec = bt_rec("rate_limited");
+	json_object_set_new(rec, "until", json_string(bt_fmt_time(until, t)));
+	bt_emit(rec);
+	x->held += (int)x->ng;
+	return true;
+}
+
+static json_t *
+summary(struct ctx *x, const struct rec_stats *rs, int rc)
+{
+	json_t *sum, *pend;
+	int s;
+
+	sum = bt_rec("summary");
+	json_object_set_new(sum, "mode", json_string(x->dry ? "dry-run" :
+	    x->offline ? "offline" : "telegram"));
+	json_object_set_new(sum, "read", json_integer(rs->lines));
+	json_object_set_new(sum, "recorded", json_integer(rs->recorded));
+	json_object_set_new(sum, "duplicates", json_integer(rs->duplicates));
+	json_object_set_new(sum, "ignored", json_integer(rs->ignored +
+	    rs->bad));
+	pend = json_object();
+	for (s = 0; s < S_N; s++) {
+		int64_t n = 0;
+		for (size_t k = 0; k < x->ng; k++)
+			if (x->g[k].sev == s)
+				n += x->g[k].count;
+		json_object_set_new(pend, sevname[s], json_integer(n));
+	}
+	json_object_set_new(sum, "due", pend);
+	json_object_set_new(sum, "messages", json_integer(x->sent));
+	json_object_set_new(sum, "held", json_integer(x->held));
+	json_object_set_new(sum, "sent_last_hour", json_integer(x->used));
+	json_object_set_new(sum, "exit", json_integer(rc));
+	if (x->error[0] != '\0')
+		json_object_set_new(sum, "error", json_string(x->error));
+	bt_rec_dur(sum, "seconds", bt_mono() - x->t0);
+	return sum;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct ctx x;
 	struct rec_stats rs = { 0 };
 	struct chatmsg msgs[S_N];
-	char err[BT_ERRLEN], *spath = NULL, *dpath;
-	const char *job;
+	char err[BT_ERRLEN], *spath = NULL;
+	const char *job, *since_opt = NULL;
 	int ch, rc = 0, s, nm = 0, i;
-	bool critical_only = false;
-	int64_t until, t0ms;
-	json_t *sum, *pend;
+	bool critical_only = false, today = false;
+	int64_t run = -1, since;
+	json_t *sum;
 
 	memset(&x, 0, sizeof(x));
 	memset(msgs, 0, sizeof(msgs));
 	x.t0 = bt_mono();
 	bt_conf_want("TELEGRAM_BOT_TOKEN");
+	/* The alert path runs on with the defaults of bad keys. */
+	bt_conf_tolerate();
 	if ((rc = bt_init("bt-digest", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);
 		return rc;
 	}
-	t0ms = bt_now_ms();
 	while ((ch = getopt_long(argc, argv, "d:hnqv", longopts, NULL)) != -1) {
 		rc = 0;
 		switch (ch) {
@@ -1511,9 +1963,17 @@ main(int argc, char *argv[])
 		case 'D':
 			x.forced_daily = true;
 			break;
+		case 'L':
+			today = true;
+			break;
+		case 'S':
+			since_opt = optarg;
+			break;
 		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, BT_EX_USAGE);
 		}
 		if (rc != 0) {
 			bt_warnx("%s: %s", argv[optind - 1], err);
@@ -1521,141 +1981,82 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc || (critical_only + x.forced_hourly +
-	    x.forced_daily) > 1)
-		usage();
-	if ((rc = open_telegram(&x, err)) != 0) {
-		bt_warnx("%s", err);
-		goto out;
+	    x.forced_daily + today) > 1 || (since_opt != NULL && !today))
+		usage(stderr, BT_EX_USAGE);
+	since = bt_now_ms() - bt_now_ms() % 86400000;
+	if (since_opt != NULL && bt_parse_time(since_opt, &since) == -1) {
+		bt_warnx("--since: '%s' is not an ISO 8601 UTC time", since_opt);
+		return BT_EX_USAGE;
 	}
 	spath = bt_state_path();
-	if (x.dry) {
-		rc = bt_open_state(spath, BT_DB_RO, &x.st, err);
-		if (rc == BT_EX_NOINPUT)
-			rc = 0;		/* nothing recorded yet */
-	} else
-		rc = bt_open_state(spath, BT_DB_CREATE, &x.st, err);
-	if (rc != 0) {
+	rc = bt_open_state(spath, x.dry || today ? BT_DB_RO : BT_DB_CREATE,
+	    &x.st, err);
+	free(spath);
+	if (rc == BT_EX_NOINPUT && (x.dry || today))
+		rc = 0;		/* nothing recorded yet */
+	else if (rc != 0) {
 		bt_warnx("%s", err);
 		goto out;
 	}
+	if (today) {
+		rc = x.st != NULL ? list_today(&x, since) : 0;
+		goto out;
+	}
+	/* The runs row first: a run that fails is seen (bt-watchdog). */
+	if (!x.dry && (run = bt_run_begin(x.st, "", err)) < 0) {
+		failed(&x, "%s", err);
+		rc = (int)-run;
+		goto out;
+	}
+	/* Then stdin's events, before anything about Telegram can fail. */
 	if (!isatty(STDIN_FILENO))
 		rc = record_stdin(&x, &rs);
+	if (!x.dry)
+		bt_conf_events(x.st, true);
 	decide_due(&x, critical_only);
 	if (bt_exit_worse(rc, BT_EX_DATAERR) != BT_EX_DATAERR)
-		goto out;	/* the state file failed */
+		goto summary;	/* the state file failed */
+	if ((s = open_telegram(&x, err)) != 0) {
+		failed(&x, "%s", err);
+		rc = bt_exit_worse(rc, s);
+		if (x.http == NULL && !x.offline)
+			goto summary;	/* nothing can be sent */
+	}
 	if ((s = load_pending(&x)) != 0) {
 		rc = bt_exit_worse(rc, s);
-		goto out;
+		goto summary;
 	}
 	if (x.due[S_INFO]) {
 		x.digest = compose_digest(&x);
-		if (!x.dry) {
-			dpath = bt_path("logs/digest.txt");
-			struct bt_buf full = { 0 };
-			bt_buf_printf(&full, "%s", x.digest);
-			for (size_t k = 0; k < x.ng; k++)
-				if (x.g[k].sev == S_INFO) {
-					char *l = render_group(&x.g[k]);
-					bt_buf_printf(&full, "%s%s\n", k == 0 ?
-					    "\nINFO since the last digest:\n" :
-					    "", l);
-					free(l);
-				}
-			char *ldir = bt_path("logs");
-			if (bt_mkdirs(ldir, 0750, err) == -1 ||
-			    bt_write_atomic(dpath, full.p, full.len, 0640,
-			    err) == -1) {
-				bt_warnx("%s", err);
-				rc = bt_exit_worse(rc, BT_EX_CANTCREAT);
-			}
-			free(ldir);
-			bt_buf_free(&full);
-			free(dpath);
-		}
+		if (!x.dry)
+			rc = bt_exit_worse(rc, write_digest_txt(&x));
 	}
-	/* Telegram's flood control, remembered from an earlier run. */
-	until = kv_time(x.st, "digest.retry_until");
-	if (!x.offline && !x.dry && until > bt_now_ms()) {
-		char t[32];
-		sum = bt_rec("rate_limited");
-		json_object_set_new(sum, "until", json_string(bt_fmt_time(until,
-		    t)));
-		bt_emit(sum);
-		for (size_t k = 0; k < x.ng; k++)
-			x.held++;
+	if (rate_limited(&x)) {
 		rc = bt_exit_worse(rc, BT_EX_TEMPFAIL);
 		goto summary;
 	}
 	x.used = x.offline ? 0 : sends_last_hour(&x);
-	/* One message per chat: CRITICAL's chat first. */
-	for (s = S_CRITICAL; s >= S_INFO; s--) {
-		const char *c = chat_for(s);
-		bool have = false;
-		if (!x.due[s])
-			continue;
-		for (i = 0; i < nm; i++)
-			if (strcmp(msgs[i].chat, c) == 0)
-				have = true;
-		if (have)
-			continue;
-		msgs[nm].chat = c;
-		msgs[nm].sev = s;
-		msgs[nm].warn = x.due[S_WARNING] && strcmp(chat_for(
-		    S_WARNING), c) == 0;
-		msgs[nm].daily = x.due[S_INFO] && strcmp(chat_for(S_INFO),
-		    c) == 0;
-		nm++;
-	}
-	for (i = 0; i < nm && !x.stop; i++) {
-		bool warn = msgs[i].warn, daily = msgs[i].daily;
-		s = send_message(&x, &msgs[i]);
-		rc = bt_exit_worse(rc, s);
-		if (s != 0)
-			continue;
-		/* A batch went (or had nothing to carry): its clock moves. */
-		if (msgs[i].warn && warn) {
-			kv_time_set(&x, "digest.hourly", bt_now_ms());
-			x.due[S_WARNING] = false;
-		}
-		if (msgs[i].daily && daily)
-			kv_time_set(&x, "digest.daily", bt_now_ms());
-	}
+	nm = plan_messages(&x, msgs);
+	rc = bt_exit_worse(rc, send_all(&x, msgs, nm));
 summary:
-	/* A runs row for runs that did something, for the dead-man switch. */
-	job = NULL;
+	rc = bt_exit_worse(rc, x.exit);
+	rc = bt_exit_worse(rc, bt_conf_status());
+	/* The runs row says which batch went, for the dead-man switch. */
+	job = "";
 	for (i = 0; i < nm; i++)
 		if (msgs[i].daily)
 			job = "daily";
-	if (job == NULL)
+	if (*job == '\0')
 		for (i = 0; i < nm; i++)
 			if (msgs[i].warn)
 				job = "hourly";
-	sum = bt_rec("summary");
-	json_object_set_new(sum, "mode", json_string(x.dry ? "dry-run" :
-	    x.offline ? "offline" : "telegram"));
-	json_object_set_new(sum, "read", json_integer(rs.lines));
-	json_object_set_new(sum, "recorded", json_integer(rs.recorded));
-	json_object_set_new(sum, "duplicates", json_integer(rs.duplicates));
-	json_object_set_new(sum, "ignored", json_integer(rs.ignored +
-	    rs.bad));
-	pend = json_object();
-	for (s = 0; s < S_N; s++) {
-		int64_t n = 0;
-		for (size_t k = 0; k < x.ng; k++)
-			if (x.g[k].sev == s)
-				n += x.g[k].count;
-		json_object_set_new(pend, sevname[s], json_integer(n));
+	sum = summary(&x, &rs, rc);
+	if (run > 0) {
+		if ((*job != '\0' && bt_run_job(x.st, run, job, err) != 0) ||
+		    bt_run_end(x.st, run, rc, sum, err) != 0)
+			bt_warnx("%s", err);
+		prune_runs(x.st);
 	}
-	json_object_set_new(sum, "due", pend);
-	json_object_set_new(sum, "messages", json_integer(x.sent));
-	json_object_set_new(sum, "held", json_integer(x.held));
-	json_object_set_new(sum, "sent_last_hour", json_integer(x.used));
-	json_object_set_new(sum, "exit", json_integer(rc));
-	bt_rec_dur(sum, "seconds", bt_mono() - x.t0);
-	if (!x.dry && x.st != NULL && (job != NULL || x.sent > 0 ||
-	    rs.recorded > 0) && run_record(x.st, job ? job : "", t0ms, rc, sum,
-	    err) != 0)
-		bt_warnx("%s", err);
 	bt_emit(sum);
 out:
 	for (i = 0; i < nm; i++)
@@ -1668,6 +2069,5 @@ out:
 	}
 	bt_http_free(x.http);
 	bt_close(x.st);
-	free(spath);
 	return bt_finish(rc);
 }

@@ -477,11 +477,11 @@ read_error(struct ctx *x, int rc, const char *what)
 	case SQLITE_FULL:
 	case SQLITE_CANTOPEN:
 		finding(x, "integrity", "CRITICAL", "integrity", NULL, NULL,
-		    json_pack("{s:s}", "error", sqlite3_errmsg(x->db)),
-		    "%s: %s", what, sqlite3_errmsg(x->db));
+		    json_pack("{s:s}", "error", bt_db_errmsg(x->db)),
+		    "%s: %s", what, bt_db_errmsg(x->db));
 		return;
 	default:
-		bt_warnx("%s: %s", what, sqlite3_errmsg(x->db));
+		bt_warnx("%s: %s", what, bt_db_errmsg(x->db));
 		x->exit = bt_exit_worse(x->exit, BT_EX_SOFTWARE);
 	}
 }
@@ -662,7 +662,7 @@ load_dirty(struct ctx *x, struct dirty **out, size_t *n)
 	sqlite3_reset(s);
 	*out = d;
 	if (rc != SQLITE_DONE) {
-		bt_warnx("state: dirty: %s", sqlite3_errmsg(x->st));
+		bt_warnx("state: dirty: %s", bt_db_errmsg(x->st));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -804,7 +804,7 @@ clear_dirty(struct ctx *x, struct dirty *d, size_t n)
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE) {
-			bt_warnx("state: dirty: %s", sqlite3_errmsg(x->st));
+			bt_warnx("state: dirty: %s", bt_db_errmsg(x->st));
 			bt_rollback(x->st);
 			x->exit = bt_exit_worse(x->exit, bt_sqlite_ex(rc));
 			return;
@@ -1116,7 +1116,7 @@ integ_run(void *arg)
 	rc = sqlite3_open_v2(g->path, &db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		integ_add(g, db != NULL ? sqlite3_errmsg(db) :
+		integ_add(g, db != NULL ? bt_db_errmsg(db) :
 		    sqlite3_errstr(rc));
 		sqlite3_close(db);
 		return NULL;
@@ -1132,7 +1132,7 @@ integ_run(void *arg)
 				integ_add(g, r);
 		}
 	if (rc != SQLITE_DONE)
-		integ_add(g, sqlite3_errmsg(db));
+		integ_add(g, bt_db_errmsg(db));
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return NULL;
@@ -1237,7 +1237,7 @@ load_accepted(struct ctx *x)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		bt_warnx("state: accepted_gaps: %s", sqlite3_errmsg(x->st));
+		bt_warnx("state: accepted_gaps: %s", bt_db_errmsg(x->st));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -1272,7 +1272,7 @@ accept_one(struct ctx *x, const char *sym, const char *tf, int64_t from,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		bt_warnx("state: accepted_gaps: %s", sqlite3_errmsg(x->st));
+		bt_warnx("state: accepted_gaps: %s", bt_db_errmsg(x->st));
 		return bt_sqlite_ex(rc);
 	}
 	rec = bt_rec("accepted");

@@ -5,10 +5,14 @@
  *	bt-watchdog [-nqv] [-d db]
  *
  * Prints one JSON line per check and exits 0 when all is healthy, 1
- * otherwise.  Checks: the scheduler heartbeat it touches, db/LOCKED, the
- * live trader, the backtest's health (HEALTHY, PAUSED, DEAD, HUNG,
- * STALLED, FLAKY), its CPU, the store's integrity, the data's freshness,
- * a dead-man's switch per scheduled job, and the external heartbeat ping.
+ * otherwise.  Checks: the scheduler heartbeat it touches, the
+ * configuration, db/LOCKED, the live trader, the backtest's health
+ * (HEALTHY, PAUSED, DEAD, HUNG, STALLED, FLAKY), its CPU, the store's
+ * integrity, the data's freshness, free disk space, the failed and
+ * missing runs and the dead-man's switch of each scheduled job, the alert
+ * path itself (unsent CRITICALs, bt-digest failing, a chat Telegram
+ * refuses), and the external heartbeat ping, sent only while the alert
+ * path is healthy.
  *
  * Invariants:
  * - It signals a process only when it is the backtest: pid alive (not a
@@ -28,6 +32,7 @@
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -35,6 +40,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -51,6 +57,8 @@ struct ctx {
 	bool		 trader_down;	/* configured, and seen dead */
 	bool		 trader_known;
 	bool		 integrity_bad;	/* this run's quick check failed */
+	bool		 alert_ok;	/* the alert path check passed */
+	bool		 unrecorded;	/* an event could not be recorded */
 };
 
 /* run/backtest.status, as contracts.md defines it. */
@@ -71,10 +79,10 @@ static const struct option longopts[] = {
 };
 
 static void
-usage(void)
+usage(FILE *fp, int code)
 {
-	fprintf(stderr, "usage: bt-watchdog [-nqv] [-d db]\n");
-	exit(BT_EX_USAGE);
+	fprintf(fp, "usage: bt-watchdog [-nqv] [-d db]\n");
+	exit(code);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -270,6 +278,11 @@ check(struct ctx *x, const char *name, bool ok, const char *sev,
 		char m2[1100];
 		snprintf(m2, sizeof(m2), "recovered (was %s): %s", pstate, msg);
 		json_object_set_new(rec, "message", json_string(m2));
+		/* The all-clear goes where the alert went (bt-digest(1)). */
+		json_object_set_new(rec, "route", json_string(
+		    json_string_value(json_object_get(pj, "severity")) ?
+		    json_string_value(json_object_get(pj, "severity")) :
+		    "CRITICAL"));
 	} else
 		json_object_set_new(rec, "message", json_string(msg));
 	if (extra != NULL) {
@@ -288,10 +301,11 @@ check(struct ctx *x, const char *name, bool ok, const char *sev,
 			bt_warnx("cannot record event: %s", err);
 			json_object_del(rec, "event_id");
 			x->exit = bt_exit_worse(x->exit, BT_EX_IOERR);
+			x->unrecorded = true;
 		} else {
-			save = json_pack("{s:s, s:s, s:s}", "state", ok ? "ok" :
-			    state, "event_id", id, "raised", bt_fmt_time(now,
-			    ts));
+			save = json_pack("{s:s, s:s, s:s, s:s}", "state", ok ?
+			    "ok" : state, "event_id", id, "raised",
+			    bt_fmt_time(now, ts), "severity", ok ? "INFO" : sev);
 			char *s = json_dumps(save, JSON_COMPACT);
 			kv_put(x, key, s);
 			free(s);
@@ -300,6 +314,8 @@ check(struct ctx *x, const char *name, bool ok, const char *sev,
 	} else if (!ok && pid != NULL) {
 		json_object_set_new(rec, "event_id", json_string(pid));
 	}
+	if (!ok && !x->dry && x->st == NULL)
+		x->unrecorded = true;
 	if (!ok)
 		x->exit = bt_exit_worse(x->exit, BT_EX_FOUND);
 	if (!x->quiet || !ok || recovered)
@@ -356,7 +372,7 @@ action(struct ctx *x, const char *sev, const char *name, const char *target,
 			sqlite3_bind_int(s, 4, ok);
 			sqlite3_bind_text(s, 5, msg, -1, SQLITE_STATIC);
 			if (sqlite3_step(s) != SQLITE_DONE)
-				bt_warnx("actions: %s", sqlite3_errmsg(x->st));
+				bt_warnx("actions: %s", bt_db_errmsg(x->st));
 			sqlite3_reset(s);
 		}
 		if (bt_commit(x->st, err) != 0)
@@ -600,7 +616,7 @@ record_run(struct ctx *x, const struct status *s, int code,
 		sqlite3_bind_int(q, 4, code);
 		sqlite3_bind_text(q, 5, js, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(q) != SQLITE_DONE)
-			bt_warnx("runs: %s", sqlite3_errmsg(x->st));
+			bt_warnx("runs: %s", bt_db_errmsg(x->st));
 		sqlite3_reset(q);
 	}
 	free(js);
@@ -819,7 +835,7 @@ quick_check(struct ctx *x)
 		    (r = (const char *)sqlite3_column_text(q, 0)) != NULL)
 			ok = strcmp(r, "ok") == 0;
 		action(x, ok ? "INFO" : "CRITICAL", "quick_check", "store", ok,
-		    "quick_check of the store: %s", r ? r : sqlite3_errmsg(db));
+		    "quick_check of the store: %s", r ? r : bt_db_errmsg(db));
 		sqlite3_finalize(q);
 	}
 	if (!ok)
@@ -1363,18 +1379,25 @@ check_integrity(struct ctx *x)
 
 /* ----------------------------------------------------------- freshness */
 
+/*
+ * Coverage by contracts.md's one rule (bt_coverage(), as bt-fetch and
+ * bt-validate count it: a symbol Binance reports not TRADING, or
+ * invalid, is left out).  Below BT_COVERAGE_MIN it is CRITICAL, naming
+ * the stale pairs, and the decision matrix re-runs the update.
+ */
 static void
 check_freshness(struct ctx *x)
 {
 	char err[BT_ERRLEN], *path, **syms, **tfs, buf[128];
 	sqlite3 *db = NULL;
-	struct bt_pair p;
-	int nsym, ntf, i, j, total = 0, cur = 0, rc;
-	int64_t last, now = bt_now_ms(), attempts, lastrun;
+	struct bt_cov cov;
+	struct bt_buf names = { 0 };
+	int nsym, ntf, i, shown = 0, rc;
+	int64_t now = bt_now_ms(), attempts, lastrun;
 	int64_t every = (int64_t)(bt_conf_double("BT_REFETCH_INTERVAL_MINUTES")
 	    * 60000);
 	int64_t maxf = bt_conf_long("BT_REFETCH_MAX_FAILURES");
-	double cov;
+	json_t *stale;
 
 	path = bt_store_path();
 	rc = bt_open_store(path, BT_DB_RO, &db, err);
@@ -1386,36 +1409,46 @@ check_freshness(struct ctx *x)
 	}
 	nsym = bt_conf_list("BT_SYMBOLS", &syms);
 	ntf = bt_conf_list("BT_TIMEFRAMES", &tfs);
-	for (i = 0; i < nsym; i++)
-		for (j = 0; j < ntf; j++) {
-			total++;
-			last = -1;
-			if (bt_pair_get(db, syms[i], tfs[j], false, NULL, 0, &p,
-			    err) == 0 && p.id != 0)
-				bt_pair_last(db, &p, &last, err);
-			if (last >= 0 && now - last <= bt_stale_ms(tfs[j]))
-				cur++;
-		}
+	rc = bt_coverage(db, x->st, NULL, syms, nsym, tfs, ntf, &cov, err);
 	bt_list_free(syms, nsym);
 	bt_list_free(tfs, ntf);
 	bt_close(db);
-	cov = total ? (double)cur / total : 1;
-	if (cov >= bt_conf_double("BT_COVERAGE_MIN")) {
+	if (rc != 0) {
+		check(x, "freshness", false, "WARNING", "no_store", NULL,
+		    "cannot read the store: %s", err);
+		bt_cov_free(&cov);
+		return;
+	}
+	stale = json_array();
+	for (i = 0; i < cov.n; i++) {
+		if (cov.p[i].excluded || cov.p[i].current)
+			continue;
+		json_array_append_new(stale, json_pack("[s,s]",
+		    cov.p[i].symbol, cov.p[i].tf));
+		if (shown++ < 10)
+			bt_buf_printf(&names, "%s%s %s", shown > 1 ? ", " : "",
+			    cov.p[i].symbol, cov.p[i].tf);
+	}
+	if (shown > 10)
+		bt_buf_printf(&names, " and %d more", shown - 10);
+	if (cov.coverage >= bt_conf_double("BT_COVERAGE_MIN")) {
 		kv_put(x, "watchdog.refetch.attempts", "0");
 		check(x, "freshness", true, NULL, "ok", json_pack("{s:f}",
-		    "coverage", cov), "%d of %d pairs current", cur, total);
-		return;
+		    "coverage", cov.coverage), "%d of %d pairs current",
+		    cov.current, cov.counted);
+		goto out;
 	}
 	/* The matrix: re-run the update; a manual look after 3 failures. */
 	attempts = kv_int(x, "watchdog.refetch.attempts", 0);
 	lastrun = kv_int(x, "watchdog.refetch.last", -1);
 	if (attempts >= maxf) {
 		check(x, "freshness", false, "CRITICAL", "manual", json_pack(
-		    "{s:f, s:I}", "coverage", cov, "attempts",
-		    (json_int_t)attempts), "data stale (%d of %d pairs "
-		    "current) after %lld re-fetches: a person must look", cur,
-		    total, (long long)attempts);
-		return;
+		    "{s:f, s:I, s:O}", "coverage", cov.coverage, "attempts",
+		    (json_int_t)attempts, "stale", stale), "data stale (%d of "
+		    "%d pairs current; stale: %s) after %lld re-fetches: a "
+		    "person must look", cov.current, cov.counted, names.p,
+		    (long long)attempts);
+		goto out;
 	}
 	if (bt_conf_long("BT_AUTO_REFETCH") && (lastrun < 0 ||
 	    now - lastrun >= every)) {
@@ -1423,19 +1456,287 @@ check_freshness(struct ctx *x)
 		attempts++;
 		action(x, "WARNING", "refetch", "store", ok, ok ? "data stale "
 		    "(%d of %d pairs current): re-running the update, attempt "
-		    "%lld of %lld: %s" : "%s", cur, total, (long long)attempts,
-		    (long long)maxf, ok ? bt_conf("BT_REFETCH_CMD") : err);
+		    "%lld of %lld: %s" : "%s", cov.current, cov.counted,
+		    (long long)attempts, (long long)maxf, ok ?
+		    bt_conf("BT_REFETCH_CMD") : err);
 		kv_put_int(x, "watchdog.refetch.attempts", attempts);
 		kv_put_int(x, "watchdog.refetch.last", now);
 	}
 	snprintf(buf, sizeof(buf), "%s", bt_conf_long("BT_AUTO_REFETCH") ?
 	    "re-fetching" : "automatic re-fetch is off");
-	check(x, "freshness", false, "WARNING", "stale", json_pack("{s:f, s:I}",
-	    "coverage", cov, "attempts", (json_int_t)attempts), "data stale: "
-	    "%d of %d pairs current (%s)", cur, total, buf);
+	check(x, "freshness", false, "CRITICAL", "stale", json_pack("{s:f, "
+	    "s:I, s:O}", "coverage", cov.coverage, "attempts",
+	    (json_int_t)attempts, "stale", stale), "data stale: %d of %d "
+	    "pairs current (coverage %.1f%%, minimum %.0f%%); stale: %s (%s)",
+	    cov.current, cov.counted, cov.coverage * 100,
+	    bt_conf_double("BT_COVERAGE_MIN") * 100, names.p, buf);
+out:
+	json_decref(stale);
+	bt_buf_free(&names);
+	bt_cov_free(&cov);
+}
+
+/* ----------------------------------------------------------- disk space */
+
+/*
+ * Free space where bt writes: BT_HOME, and the store's and state file's
+ * directories when they are elsewhere.  A full disk makes every write
+ * fail, its own runs rows included; this says so in plain words.
+ */
+static void
+check_disk(struct ctx *x)
+{
+	char *paths[3], *s, dir[PATH_MAX];
+	struct statvfs sv;
+	double freemb, min = bt_conf_double("BT_DISK_MIN_FREE_MB");
+	double worst = -1;
+	char where[PATH_MAX] = "";
+	int i;
+
+	paths[0] = strdup(bt_conf("BT_HOME"));
+	paths[1] = bt_store_path();
+	paths[2] = bt_state_path();
+	for (i = 0; i < 3; i++) {
+		snprintf(dir, sizeof(dir), "%s", paths[i]);
+		if (i > 0 && (s = strrchr(dir, '/')) != NULL && s != dir)
+			*s = '\0';
+		if (statvfs(dir, &sv) == -1)
+			continue;
+		freemb = (double)sv.f_bavail * (double)sv.f_frsize / 1048576;
+		if (worst < 0 || freemb < worst) {
+			worst = freemb;
+			snprintf(where, sizeof(where), "%s", dir);
+		}
+	}
+	for (i = 0; i < 3; i++)
+		free(paths[i]);
+	if (worst < 0)
+		return;
+	if (worst < min)
+		check(x, "disk", false, "CRITICAL", worst < 1 ? "full" : "low",
+		    json_pack("{s:s, s:f}", "path", where, "free_mb",
+		    round(worst * 10) / 10), "%s%s has %.1f MB free (limit %g MB, "
+		    "BT_DISK_MIN_FREE_MB): writes fail with \"no space left on "
+		    "device\"; free space there", worst < 1 ? "no space left on "
+		    "device: " : "", where, worst, min);
+	else
+		check(x, "disk", true, NULL, "ok", json_pack("{s:s, s:f}",
+		    "path", where, "free_mb", round(worst * 10) / 10),
+		    "%s has %.0f MB free", where, worst);
+}
+
+/* -------------------------------------------------------- configuration */
+
+/*
+ * A bad value in bt.conf stops the programs that read its key; this
+ * says which, and where (bt_conf_events() raises unknown keys).
+ */
+static void
+check_config(struct ctx *x)
+{
+	const struct bt_conf_problem *p;
+	struct bt_buf b = { 0 };
+	char users[128];
+	size_t i, n, bad = 0;
+
+	n = bt_conf_problems(&p);
+	for (i = 0; i < n; i++) {
+		if (p[i].kind != BT_CONF_BAD)
+			continue;
+		bt_conf_users(p[i].users & ~(BT_USE_DIGEST | BT_USE_WATCHDOG),
+		    users, sizeof(users));
+		bt_buf_printf(&b, "%s%s: %s%s%s%s", bad++ ? "; " : "",
+		    p[i].where, p[i].why, *users ? " (" : "", users,
+		    *users ? " refuse to run)" : "");
+	}
+	if (bad == 0)
+		check(x, "config", true, NULL, "ok", NULL,
+		    "the configuration is sound");
+	else
+		check(x, "config", false, "CRITICAL", "bad", NULL, "%s; fix the "
+		    "line (etc/bt.conf.example lists every key and its "
+		    "default)", b.p);
+	bt_buf_free(&b);
+}
+
+/* ----------------------------------------------------------- alert path */
+
+/*
+ * The alert path itself: an unsent CRITICAL older than
+ * BT_ALERT_MAX_DELAY, bt-digest failing BT_DIGEST_MAX_FAILURES runs in a
+ * row (or not running at all), a chat Telegram refuses.  Each is said
+ * with its fix.  While it fails, the external heartbeat is not pinged, so
+ * a healthchecks.io-style monitor alarms when delivery breaks.
+ */
+static void
+check_alert_path(struct ctx *x)
+{
+	sqlite3_stmt *q;
+	struct bt_buf b = { 0 };
+	char err[BT_ERRLEN], t[32];
+	int64_t now = bt_now_ms(), oldest = -1, lastrun = -1;
+	int64_t maxd = (int64_t)(bt_conf_double("BT_ALERT_MAX_DELAY") * 1000);
+	int64_t since = kv_int(x, "watchdog.since", now);
+	int maxf = (int)bt_conf_long("BT_DIGEST_MAX_FAILURES"), fails = 0;
+	int lastexit = 0;
+	char *why = NULL;
+	bool failing = true;
+
+	/* Without Telegram, bt-digest prints alerts: nothing to deliver. */
+	if (!bt_secret_set("TELEGRAM_BOT_TOKEN") &&
+	    *bt_conf("TELEGRAM_CHAT_CRITICAL") == '\0' &&
+	    *bt_conf("TELEGRAM_CHAT_WARNING") == '\0' &&
+	    *bt_conf("TELEGRAM_CHAT_INFO") == '\0' &&
+	    *bt_conf("TELEGRAM_BACKTEST_CHANNEL") == '\0') {
+		x->alert_ok = true;
+		check(x, "alert_path", true, NULL, "unconfigured", NULL,
+		    "no Telegram configured: bt-digest prints alerts instead "
+		    "of sending them");
+		return;
+	}
+	if (x->st == NULL) {
+		check(x, "alert_path", false, "CRITICAL", "no_state", NULL,
+		    "the state file cannot be opened, so no alert can be "
+		    "queued; see this program's stderr");
+		return;
+	}
+	if ((q = bt_stmt(x->st, "SELECT min(ts) FROM events WHERE sent IS NULL "
+	    "AND severity='CRITICAL'", err)) != NULL) {
+		if (sqlite3_step(q) == SQLITE_ROW &&
+		    sqlite3_column_type(q, 0) != SQLITE_NULL)
+			oldest = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
+	if (oldest >= 0 && now - oldest > maxd)
+		bt_buf_printf(&b, "%sthe oldest unsent CRITICAL is %lld min old "
+		    "(raised %s; limit %g min, BT_ALERT_MAX_DELAY)", b.len ?
+		    "; " : "", (long long)(now - oldest) / 60000,
+		    bt_fmt_time(oldest, t), (double)maxd / 60000);
+	/* bt-digest's last runs: failing in a row, or none lately. */
+	if ((q = bt_stmt(x->st, "SELECT started, exit, json_extract(summary, "
+	    "'$.error') FROM runs WHERE prog='bt-digest' ORDER BY id DESC "
+	    "LIMIT ?1", err)) != NULL) {
+		sqlite3_bind_int(q, 1, maxf);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			int64_t st = sqlite3_column_int64(q, 0);
+			bool done = sqlite3_column_type(q, 1) != SQLITE_NULL;
+			int e = sqlite3_column_int(q, 1);
+			if (lastrun < 0) {
+				lastrun = st;
+				lastexit = e;
+				if (sqlite3_column_text(q, 2) != NULL)
+					why = strdup((const char *)
+					    sqlite3_column_text(q, 2));
+			}
+			/* 75 is Telegram's "later"; the age check sees it. */
+			if (failing && ((done && e != 0 && e != BT_EX_TEMPFAIL) ||
+			    (!done && now - st > 120000)))
+				fails++;
+			else
+				failing = false;
+		}
+		sqlite3_reset(q);
+	}
+	if (fails >= maxf)
+		bt_buf_printf(&b, "%sbt-digest failed its last %d runs (exit %d%s"
+		    "%s)", b.len ? "; " : "", fails, lastexit, why ? ": " : "",
+		    why ? why : "");
+	if (now - (lastrun >= 0 ? lastrun : since) > maxd && now - since > maxd)
+		bt_buf_printf(&b, "%sbt-digest has not run since %s: is its "
+		    "crontab line installed, and can it write BT_HOME?", b.len ?
+		    "; " : "", lastrun >= 0 ? bt_fmt_time(lastrun, t) : "the "
+		    "watchdog started");
+	free(why);
+	/* A chat whose latest message was refused, in the last day. */
+	if ((q = bt_stmt(x->st, "SELECT s.chat, s.error, s.ts FROM sends s "
+	    "WHERE s.ok=0 AND s.ts > ?1 AND s.id=(SELECT max(id) FROM sends "
+	    "s2 WHERE s2.chat=s.chat) ORDER BY s.chat", err)) != NULL) {
+		sqlite3_bind_int64(q, 1, now - 86400000);
+		while (sqlite3_step(q) == SQLITE_ROW)
+			bt_buf_printf(&b, "%sTelegram refuses chat %s (%s, since "
+			    "%s): check the chat id in bt.conf and that the bot "
+			    "is a member of the chat", b.len ? "; " : "",
+			    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
+			    bt_fmt_time(sqlite3_column_int64(q, 2), t));
+		sqlite3_reset(q);
+	}
+	x->alert_ok = b.len == 0;
+	if (x->alert_ok)
+		check(x, "alert_path", true, NULL, "ok", NULL, "alerts are "
+		    "being delivered");
+	else
+		check(x, "alert_path", false, "CRITICAL", "failing", NULL,
+		    "the alert path is failing: %s; the heartbeat ping is "
+		    "withheld until it recovers", b.p);
+	bt_buf_free(&b);
 }
 
 /* ---------------------------------------------------- dead-man per job */
+
+/*
+ * One job's verdict, worst first: overdue (no success within period +
+ * grace: the dead-man's switch), missing (an hourly job with no run at
+ * all within its period and a quarter hour: cron stopped, or the job
+ * cannot write the state file, so its failures leave no row; a daily
+ * job writes a row only when due, so its dead-man's switch covers it),
+ * failed (its latest run exited with an error other than 75, "try again
+ * later"), or ok.
+ */
+static void
+job_verdict(struct ctx *x, const char *t, const char *name, const char *prog,
+    const char *job, int64_t last, int64_t since, long period, long grace)
+{
+	sqlite3_stmt *q;
+	char err[BT_ERRLEN], ts[32], *why = NULL;
+	int64_t now = bt_now_ms(), lastrun = -1;
+	int lastexit = 0;
+	bool ended = false;
+	long quarter = grace < 15 ? grace : 15;
+
+	if (x->st != NULL && (q = bt_stmt(x->st, "SELECT started, exit, "
+	    "json_extract(summary, '$.error') FROM runs WHERE prog=?1 AND "
+	    "job=?2 ORDER BY started DESC, id DESC LIMIT 1", err)) != NULL) {
+		sqlite3_bind_text(q, 1, prog, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, job, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			lastrun = sqlite3_column_int64(q, 0);
+			ended = sqlite3_column_type(q, 1) != SQLITE_NULL;
+			lastexit = sqlite3_column_int(q, 1);
+			if (sqlite3_column_text(q, 2) != NULL)
+				why = strdup((const char *)
+				    sqlite3_column_text(q, 2));
+		}
+		sqlite3_reset(q);
+	}
+	if (now - (last >= 0 ? last : since) > (period + grace) * 60000LL)
+		check(x, t, false, "CRITICAL", "overdue", json_pack(
+		    "{s:s, s:o}", "job", name, "last_success", last >= 0 ?
+		    json_string(bt_fmt_time(last, ts)) : json_null()),
+		    "%s: no successful run %s%s (period %ld min + grace %ld "
+		    "min): crashed, never started, or cron stopped", name,
+		    last >= 0 ? "since " : "since the watchdog started at ",
+		    bt_fmt_time(last >= 0 ? last : since, ts), period, grace);
+	else if (period <= 60 && now - (lastrun >= 0 ? lastrun : since) >
+	    (period + quarter) * 60000LL)
+		check(x, t, false, "CRITICAL", "missing", json_pack("{s:s}",
+		    "job", name), "%s: no run recorded since %s (expected every "
+		    "%ld min): cron is not running it, or it cannot write the "
+		    "state file (a full disk, or BT_HOME not writable by the "
+		    "bt user); see its log", name, bt_fmt_time(lastrun >= 0 ?
+		    lastrun : since, ts), period);
+	else if (lastrun >= 0 && ended && lastexit != 0 && lastexit != 1 &&
+	    lastexit != BT_EX_TEMPFAIL)
+		check(x, t, false, "WARNING", "failed", json_pack("{s:s, s:i}",
+		    "job", name, "exit", lastexit), "%s: its last run (started "
+		    "%s) failed with exit %d%s%s", name, bt_fmt_time(lastrun, ts),
+		    lastexit, why ? ": " : "", why ? why : "");
+	else
+		check(x, t, true, NULL, "ok", json_pack("{s:s}", "job", name),
+		    "%s: last success %s", name, last >= 0 ?
+		    bt_fmt_time(last, ts) : "none yet");
+	free(why);
+}
+
 
 static void
 check_jobs(struct ctx *x)
@@ -1486,23 +1787,7 @@ check_jobs(struct ctx *x)
 				last = sqlite3_column_int64(q, 0);
 			sqlite3_reset(q);
 		}
-		if (now - (last >= 0 ? last : since) > (period + grace) *
-		    60000LL) {
-			char ts[32];
-			check(x, t, false, "CRITICAL", "overdue", json_pack(
-			    "{s:s, s:o}", "job", name, "last_success", last >= 0
-			    ? json_string(bt_fmt_time(last, ts)) : json_null()),
-			    "%s: no successful run %s%s (period %ld min + grace "
-			    "%ld min): crashed, never started, or cron stopped",
-			    name, last >= 0 ? "since " : "since the watchdog "
-			    "started at ", bt_fmt_time(last >= 0 ? last : since,
-			    ts), period, grace);
-		} else {
-			char ts[32];
-			check(x, t, true, NULL, "ok", json_pack("{s:s}", "job",
-			    name), "%s: last success %s", name, last >= 0 ?
-			    bt_fmt_time(last, ts) : "none yet");
-		}
+		job_verdict(x, t, name, prog, job, last, since, period, grace);
 	}
 	bt_list_free(jobs, n);
 }
@@ -1520,6 +1805,16 @@ check_ping(struct ctx *x)
 	if (*url == '\0')
 		return;
 	bt_redact_add(url);
+	if (!x->alert_ok || x->unrecorded) {
+		json_t *rec = bt_rec("heartbeat_ping");
+		json_object_set_new(rec, "check", json_string("heartbeat_ping"));
+		json_object_set_new(rec, "state", json_string("withheld"));
+		json_object_set_new(rec, "message", json_string(x->alert_ok ?
+		    "not pinged: this run could not record its events" :
+		    "not pinged: the alert path is failing"));
+		bt_emit(rec);
+		return;
+	}
 	if (x->dry) {
 		check(x, "heartbeat_ping", true, NULL, "ok", NULL,
 		    "not pinged (dry run)");
@@ -1566,6 +1861,8 @@ main(int argc, char *argv[])
 
 	memset(&x, 0, sizeof(x));
 	x.argv0 = argv[0];
+	/* The alert path runs on with the defaults of bad keys. */
+	bt_conf_tolerate();
 	if ((rc = bt_init("bt-watchdog", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);
@@ -1589,8 +1886,10 @@ main(int argc, char *argv[])
 			x.verbose = true;
 			break;
 		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, BT_EX_USAGE);
 		}
 		if (rc != 0) {
 			bt_warnx("%s: %s", argv[optind - 1], err);
@@ -1598,7 +1897,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, BT_EX_USAGE);
 	check_heartbeat(&x);
 	spath = bt_state_path();
 	rc = bt_open_state(spath, x.dry ? BT_DB_RO : BT_DB_CREATE, &x.st, err);
@@ -1609,13 +1908,18 @@ main(int argc, char *argv[])
 			x.exit = bt_exit_worse(x.exit, rc);
 		x.st = NULL;
 	}
+	check_config(&x);
+	if (!x.dry)
+		bt_conf_events(x.st, false);
 	check_store_lock(&x);
 	check_trader(&x);
 	check_backtest(&x);
 	check_integrity(&x);
 	check_freshness(&x);
+	check_disk(&x);
 	check_jobs(&x);
+	check_alert_path(&x);
 	check_ping(&x);
 	bt_close(x.st);
-	return bt_finish(x.exit);
+	return bt_finish(bt_exit_worse(x.exit, bt_conf_status()));
 }

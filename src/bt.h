@@ -49,6 +49,7 @@ int	 bt_finish(int code);
 /* Time.  Wall clock is BT_NOW when set; durations use CLOCK_MONOTONIC. */
 int64_t	 bt_now_ms(void);
 bool	 bt_now_frozen(void);
+void	 bt_set_now(int64_t ms);	/* freezes the wall clock (BT_NOW) */
 double	 bt_mono(void);
 int	 bt_parse_time(const char *s, int64_t *ms);	/* ISO 8601 UTC */
 char	*bt_fmt_time(int64_t ms, char buf[32]);		/* 2022-10-11T00:00:00Z */
@@ -62,6 +63,7 @@ bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
 /* Diagnostics to stderr: "bt-fetch: message".  Secrets are redacted. */
 void	 bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 bt_set_diag(FILE *fp);		/* NULL: silent (fuzzers) */
+const char *bt_first_diag(void);		/* "" when none yet */
 /* Removes Telegram tokens and API keys from s, in place. */
 void	 bt_redact(char *s);
 void	 bt_redact_add(const char *secret);	/* also redact this literal */
@@ -135,6 +137,36 @@ int	 bt_conf_check(char *err);
 void	 bt_conf_reset(void);
 /* The keys, for `--help-config' style listings and tests. */
 void	 bt_conf_dump(FILE *fp);
+/* etc/bt.conf.example: every key with its default and a line of help. */
+void	 bt_conf_example(FILE *fp);
+
+/*
+ * Which programs read a key (the table's `users'): a bad value stops only
+ * those.  bt-digest and bt-watchdog call bt_conf_tolerate() first: they
+ * run on with the default of a bad key, report it, and exit 78 at the end
+ * (bt_conf_status()).  What loading found is kept as problems.
+ */
+#define BT_USE_FETCH	0x01
+#define BT_USE_VALIDATE	0x02
+#define BT_USE_BACKTEST	0x04
+#define BT_USE_BACKUP	0x08
+#define BT_USE_DIGEST	0x10
+#define BT_USE_WATCHDOG	0x20
+#define BT_USE_ALL	0x3f
+enum { BT_CONF_UNKNOWN = 1, BT_CONF_BAD = 2 };
+struct bt_conf_problem {
+	int	 kind;		/* BT_CONF_UNKNOWN or BT_CONF_BAD */
+	char	 where[160];	/* "bt.conf:14", "environment KEY" */
+	char	 key[64];	/* "" for a line that is not KEY=VALUE */
+	char	 why[320];
+	char	 near[64];	/* the known key nearest an unknown one */
+	unsigned users;		/* BT_USE_* reading the key */
+	bool	 mine;		/* this program reads it */
+};
+void	 bt_conf_tolerate(void);
+int	 bt_conf_status(void);		/* 0, or BT_EX_CONFIG */
+size_t	 bt_conf_problems(const struct bt_conf_problem **out);
+char	*bt_conf_users(unsigned users, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- bt_db.c */
 
@@ -152,6 +184,8 @@ char	*bt_store_path(void);
 char	*bt_state_path(void);
 /* Exit code for a failed SQLite call: BUSY -> 75, IO/FULL -> 74, ... */
 int	 bt_sqlite_ex(int rc);
+/* sqlite3_errmsg(), but "no space left on device" for a full disk. */
+const char *bt_db_errmsg(sqlite3 *db);
 /* BEGIN IMMEDIATE under the write lock; commit or roll back and unlock. */
 int	 bt_begin(sqlite3 *db, char *err);
 int	 bt_commit(sqlite3 *db, char *err);
@@ -163,7 +197,7 @@ void	 bt_close(sqlite3 *db);
 
 /* Schema versions. */
 #define BT_STORE_SCHEMA	2
-#define BT_STATE_SCHEMA	2
+#define BT_STATE_SCHEMA	3
 /* True when the store holds the seed's plain ohlcv_* tables. */
 bool	 bt_store_is_plain(sqlite3 *db);
 int	 bt_store_migrate_plain(sqlite3 *db, json_t *report, char *err);
@@ -221,6 +255,13 @@ int	 bt_run_end(sqlite3 *st, int64_t run, int exitcode, json_t *summary,
 int	 bt_event(sqlite3 *st, const char *severity, const char *kind,
 	    const char *symbol, const char *tf, json_t *extra,
 	    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* At most once a UTC day, whichever program raises it (see bt_db.c). */
+int	 bt_event_once(sqlite3 *st, const char *severity, const char *kind,
+	    const char *seed, json_t *extra, const char *fmt, ...)
+	    __attribute__((format(printf, 6, 7)));
+int	 bt_run_job(sqlite3 *st, int64_t run, const char *job, char *err);
+/* Raises the configuration's problems as events, once a day each. */
+void	 bt_conf_events(sqlite3 *st, bool bad_too);
 /* Records an event line (stdin's, or one built here), unless its id is. */
 int	 bt_event_record(sqlite3 *st, json_t *ev, char *err);
 int	 bt_dirty_add(sqlite3 *st, const char *symbol, const char *tf,

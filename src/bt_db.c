@@ -76,6 +76,29 @@ bt_sqlite_ex(int rc)
 	}
 }
 
+/*
+ * SQLite's message for db's last error, except that a full disk says so:
+ * SQLite reports ENOSPC as SQLITE_FULL ("database or disk is full") or,
+ * writing the WAL or a journal, as a bare "disk I/O error"; the operator
+ * must read "no space left on device" (bt(7), EXIT STATUS).
+ */
+const char *
+bt_db_errmsg(sqlite3 *db)
+{
+	int rc = sqlite3_errcode(db) & 0xff, e;
+
+	if (rc == SQLITE_FULL)
+		return "no space left on device (database or disk is full)";
+	if (rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN) {
+		e = sqlite3_system_errno(db);
+		if (e == ENOSPC)
+			return "no space left on device";
+		if (e == EDQUOT)
+			return "disk quota exceeded";
+	}
+	return sqlite3_errmsg(db);
+}
+
 int
 bt_exec(sqlite3 *db, const char *sql, char *err)
 {
@@ -83,8 +106,9 @@ bt_exec(sqlite3 *db, const char *sql, char *err)
 	int rc;
 
 	if ((rc = sqlite3_exec(db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
-		snprintf(err, BT_ERRLEN, "%s", msg != NULL ? msg :
-		    sqlite3_errstr(rc));
+		snprintf(err, BT_ERRLEN, "%s", (rc & 0xff) == SQLITE_FULL ||
+		    (rc & 0xff) == SQLITE_IOERR ? bt_db_errmsg(db) :
+		    msg != NULL ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 	}
@@ -173,7 +197,7 @@ ro_recover(sqlite3 *db, const char *path, char *err)
 	}
 	if (rc == SQLITE_OK)
 		return 0;
-	snprintf(err, BT_ERRLEN, "%s: %s%s", path, sqlite3_errmsg(db),
+	snprintf(err, BT_ERRLEN, "%s: %s%s", path, bt_db_errmsg(db),
 	    (rc & 0xff) == SQLITE_READONLY ? " (the WAL index needs a "
 	    "writer to rebuild it, and this user cannot open the file "
 	    "read-write)" : "");
@@ -223,7 +247,7 @@ open_db(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 	rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, BT_ERRLEN, "%s: %s", path, *db != NULL ?
-		    sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		    bt_db_errmsg(*db) : sqlite3_errstr(rc));
 		sqlite3_close(*db);
 		*db = NULL;
 		return BT_EX_IOERR;
@@ -274,7 +298,7 @@ schema_version(sqlite3 *db, int64_t *v, char *err)
 	return 0;
 fail:
 	snprintf(err, BT_ERRLEN, "%s: %s", sqlite3_db_filename(db, "main"),
-	    sqlite3_errmsg(db));
+	    bt_db_errmsg(db));
 	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 }
 
@@ -385,7 +409,7 @@ store_to_v2(sqlite3 *db, char *err)
 	for (i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
 		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE "
 		    "type='table' AND name=?1", -1, &st, NULL) != SQLITE_OK) {
-			snprintf(err, BT_ERRLEN, "%s", sqlite3_errmsg(db));
+			snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(db));
 			return BT_EX_SOFTWARE;
 		}
 		sqlite3_bind_text(st, 1, seed[i], -1, SQLITE_STATIC);
@@ -534,6 +558,17 @@ static const char *state_v2 =
 	"UPDATE bt_meta SET value=2 WHERE key='schema_version';";
 
 /*
+ * Version 3 (issue 16): every message bt-digest tried, with its text, and
+ * whether Telegram took it, so `bt-digest --today' can say what went out
+ * and what was refused.  Rows from before keep only their head.
+ */
+static const char *state_v3 =
+	"ALTER TABLE sends ADD COLUMN text TEXT;"
+	"ALTER TABLE sends ADD COLUMN ok INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE sends ADD COLUMN error TEXT;"
+	"UPDATE bt_meta SET value=3 WHERE key='schema_version';";
+
+/*
  * Brings a file's schema to `want', creating it from nothing.  A file
  * whose version is newer than this binary knows is refused untouched.
  */
@@ -590,6 +625,8 @@ migrate(sqlite3 *db, bool store, bool rw, bool plain_ok, char *err)
 	/* Later versions: `if (v < N) ...' steps go here. */
 	if (rc == 0 && !store && v < 2)
 		rc = bt_exec(db, state_v2, err);
+	if (rc == 0 && !store && v < 3)
+		rc = bt_exec(db, state_v3, err);
 	if (rc == 0 && store && v < 2)
 		rc = store_to_v2(db, err);
 	if (rc != 0)
@@ -655,7 +692,7 @@ bt_stmt(sqlite3 *db, const char *sql, char *err)
 			return st;
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
 	    NULL) != SQLITE_OK) {
-		snprintf(err, BT_ERRLEN, "%s", sqlite3_errmsg(db));
+		snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(db));
 		return NULL;
 	}
 	return st;
@@ -808,7 +845,7 @@ bt_pair_get(sqlite3 *db, const char *symbol, const char *tf, bool create,
 	return 0;
 fail:
 	snprintf(err, BT_ERRLEN, "pairs %s %s: %s", symbol, tf,
-	    sqlite3_errmsg(db));
+	    bt_db_errmsg(db));
 	return bt_sqlite_ex(rc);
 }
 
@@ -888,7 +925,7 @@ bt_candles_upsert(sqlite3 *db, const struct bt_pair *p,
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
 			snprintf(err, BT_ERRLEN, "store %s %s: %s", p->symbol,
-			    p->tf, sqlite3_errmsg(db));
+			    p->tf, bt_db_errmsg(db));
 			return bt_sqlite_ex(rc);
 		}
 		*changed += sqlite3_changes(db);
@@ -918,7 +955,7 @@ bt_pair_range(sqlite3 *db, const struct bt_pair *p, int64_t *first,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW) {
-		snprintf(err, BT_ERRLEN, "%s", sqlite3_errmsg(db));
+		snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(db));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -944,7 +981,7 @@ bt_pair_last(sqlite3 *db, const struct bt_pair *p, int64_t *last,
 		*last = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "%s", sqlite3_errmsg(db));
+		snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(db));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -1026,7 +1063,7 @@ bt_candles_load(sqlite3 *db, const struct bt_pair *p, int64_t from,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		snprintf(err, BT_ERRLEN, "load %s %s: %s", p->symbol, p->tf,
-		    sqlite3_errmsg(db));
+		    bt_db_errmsg(db));
 		free(c);
 		return bt_sqlite_ex(rc);
 	}
@@ -1197,7 +1234,7 @@ migrate_table(sqlite3 *db, const char *tf, json_t *report, char *err)
 	rc = 0;
 	goto out;
 sqlfail:
-	snprintf(err, BT_ERRLEN, "%s: %s", view, sqlite3_errmsg(db));
+	snprintf(err, BT_ERRLEN, "%s: %s", view, bt_db_errmsg(db));
 	rc = bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 out:
 	sqlite3_finalize(st);
@@ -1274,7 +1311,7 @@ bt_run_begin(sqlite3 *st, const char *job, char *err)
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "runs: %s", sqlite3_errmsg(st));
+		snprintf(err, BT_ERRLEN, "runs: %s", bt_db_errmsg(st));
 		bt_rollback(st);
 		return -bt_sqlite_ex(rc);
 	}
@@ -1300,6 +1337,11 @@ bt_run_end(sqlite3 *st, int64_t run, int code, json_t *summary, char *err)
 		bt_rollback(st);
 		return BT_EX_SOFTWARE;
 	}
+	/* A failed run says why: its first diagnostic (bt-watchdog). */
+	if (summary != NULL && code != 0 && code != BT_EX_FOUND &&
+	    json_object_get(summary, "error") == NULL && *bt_first_diag())
+		json_object_set_new(summary, "error",
+		    json_string(bt_first_diag()));
 	if (summary != NULL)
 		js = json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	sqlite3_bind_int64(s, 1, run);
@@ -1313,7 +1355,35 @@ bt_run_end(sqlite3 *st, int64_t run, int code, json_t *summary, char *err)
 	sqlite3_reset(s);
 	free(js);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "runs: %s", sqlite3_errmsg(st));
+		snprintf(err, BT_ERRLEN, "runs: %s", bt_db_errmsg(st));
+		bt_rollback(st);
+		return bt_sqlite_ex(rc);
+	}
+	return bt_commit(st, err);
+}
+
+/* Names the job of a run begun before its job was known (bt-digest). */
+int
+bt_run_job(sqlite3 *st, int64_t run, const char *job, char *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (run <= 0)
+		return 0;
+	if ((rc = bt_begin(st, err)) != 0)
+		return rc;
+	if ((s = bt_stmt(st, "UPDATE runs SET job=?2 WHERE id=?1", err)) ==
+	    NULL) {
+		bt_rollback(st);
+		return BT_EX_SOFTWARE;
+	}
+	sqlite3_bind_int64(s, 1, run);
+	sqlite3_bind_text(s, 2, job, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, BT_ERRLEN, "runs: %s", bt_db_errmsg(st));
 		bt_rollback(st);
 		return bt_sqlite_ex(rc);
 	}
@@ -1398,7 +1468,7 @@ bt_due(sqlite3 *st, const char *prog, const char *job, int okmax,
 	*due = rc == SQLITE_ROW && sqlite3_column_int64(q, 0) == 0;
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW) {
-		snprintf(err, BT_ERRLEN, "runs: %s", sqlite3_errmsg(st));
+		snprintf(err, BT_ERRLEN, "runs: %s", bt_db_errmsg(st));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -1500,7 +1570,7 @@ bt_event_record(sqlite3 *st, json_t *ev, char *err)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "events: %s", sqlite3_errmsg(st));
+		snprintf(err, BT_ERRLEN, "events: %s", bt_db_errmsg(st));
 		if (own)
 			bt_rollback(st);
 		return bt_sqlite_ex(rc);
@@ -1510,19 +1580,21 @@ bt_event_record(sqlite3 *st, json_t *ev, char *err)
 	return 0;
 }
 
-int
-bt_event(sqlite3 *st, const char *severity, const char *kind,
-    const char *symbol, const char *tf, json_t *extra, const char *fmt, ...)
+/*
+ * The body of bt_event() and bt_event_once(): `id' is the event_id, or
+ * NULL to make one from what the event says and when.
+ */
+static int
+vevent(sqlite3 *st, const char *id, const char *severity, const char *kind,
+    const char *symbol, const char *tf, json_t *extra, const char *fmt,
+    va_list ap)
 {
-	char msg[1024], id[40], err[BT_ERRLEN];
+	char msg[1024], mid[40], err[BT_ERRLEN];
 	const char *k;
 	json_t *rec, *v;
-	va_list ap;
 	int rc = 0;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	bt_redact(msg);
 	rec = bt_rec(kind);
 	json_object_set_new(rec, "severity", json_string(severity));
@@ -1536,7 +1608,10 @@ bt_event(sqlite3 *st, const char *severity, const char *kind,
 		json_decref(extra);
 	}
 	if (st != NULL) {
-		event_id(id, kind, symbol, tf, msg, bt_now_ms());
+		if (id == NULL) {
+			event_id(mid, kind, symbol, tf, msg, bt_now_ms());
+			id = mid;
+		}
 		json_object_set_new(rec, "event_id", json_string(id));
 		if ((rc = bt_event_record(st, rec, err)) != 0) {
 			bt_warnx("cannot record event: %s", err);
@@ -1545,6 +1620,101 @@ bt_event(sqlite3 *st, const char *severity, const char *kind,
 	}
 	bt_emit(rec);
 	return rc;
+}
+
+int
+bt_event(sqlite3 *st, const char *severity, const char *kind,
+    const char *symbol, const char *tf, json_t *extra, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vevent(st, NULL, severity, kind, symbol, tf, extra, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/*
+ * An event raised at most once a UTC day: its id is a hash of `kind',
+ * `seed' and the day, the same whichever program raises it, and nothing
+ * is printed or recorded when the state file has it already.  Returns 0
+ * when it was there or is now, else what recording returned.
+ */
+int
+bt_event_once(sqlite3 *st, const char *severity, const char *kind,
+    const char *seed, json_t *extra, const char *fmt, ...)
+{
+	sqlite3_stmt *q;
+	char id[40], day[32], err[BT_ERRLEN];
+	uint64_t h;
+	va_list ap;
+	bool have;
+	int rc;
+
+	bt_fmt_time(bt_now_ms(), day);
+	day[10] = '\0';
+	h = bt_hash64("once", 5, 0);
+	h = bt_hash64(kind, strlen(kind) + 1, h);
+	h = bt_hash64(seed, strlen(seed) + 1, h);
+	h = bt_hash64(day, strlen(day) + 1, h);
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)h);
+	if (st != NULL && (q = bt_stmt(st, "SELECT 1 FROM events WHERE "
+	    "event_id=?1", err)) != NULL) {
+		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+		have = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_reset(q);
+		if (have) {
+			json_decref(extra);
+			return 0;
+		}
+	}
+	va_start(ap, fmt);
+	rc = vevent(st, id, severity, kind, NULL, NULL, extra, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/*
+ * Raises what loading the configuration found (bt_conf_problems()), each
+ * at most once a UTC day: an unknown key is a WARNING naming the file,
+ * the line and the nearest known key; a bad value is a CRITICAL naming
+ * who refuses to run.  bt-digest and bt-watchdog call it: they run on
+ * with the default of a bad key, so the alert path can report its own
+ * configuration (bt(7), CONFIGURATION).
+ */
+void
+bt_conf_events(sqlite3 *st, bool bad_too)
+{
+	const struct bt_conf_problem *p;
+	char users[128], seed[600];
+	size_t i, n;
+
+	n = bt_conf_problems(&p);
+	for (i = 0; i < n; i++) {
+		snprintf(seed, sizeof(seed), "%s|%s|%s", p[i].where, p[i].key,
+		    p[i].why);
+		if (p[i].kind == BT_CONF_UNKNOWN) {
+			bt_event_once(st, "WARNING", "config", seed, json_pack(
+			    "{s:s, s:s, s:s?}", "where", p[i].where, "key",
+			    p[i].key, "nearest", *p[i].near ? p[i].near : NULL),
+			    "%s: unknown key %s (ignored)%s%s%s", p[i].where,
+			    p[i].key, *p[i].near ? "; did you mean " : "",
+			    p[i].near, *p[i].near ? "?" : "");
+			continue;
+		}
+		if (!bad_too)
+			continue;
+		bt_conf_users(p[i].users & ~(BT_USE_DIGEST | BT_USE_WATCHDOG),
+		    users, sizeof(users));
+		bt_event_once(st, "CRITICAL", "config", seed, json_pack(
+		    "{s:s, s:s}", "where", p[i].where, "key", p[i].key),
+		    "%s: %s; %s%s%s runs on with its default until it is fixed "
+		    "(etc/bt.conf.example lists every key)", p[i].where,
+		    p[i].why, *users ? users : "", *users ? " refuse to run "
+		    "(exit 78); the alert path" : "the alert path",
+		    *users ? "" : "");
+	}
 }
 
 int
@@ -1565,7 +1735,7 @@ bt_dirty_add(sqlite3 *st, const char *symbol, const char *tf, int64_t from,
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "dirty: %s", sqlite3_errmsg(st));
+		snprintf(err, BT_ERRLEN, "dirty: %s", bt_db_errmsg(st));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -1587,7 +1757,7 @@ bt_kv_get(sqlite3 *st, const char *key, char **val, char *err)
 		*val = strdup((const char *)sqlite3_column_text(s, 0));
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "kv: %s", sqlite3_errmsg(st));
+		snprintf(err, BT_ERRLEN, "kv: %s", bt_db_errmsg(st));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -1614,7 +1784,7 @@ bt_kv_set(sqlite3 *st, const char *key, const char *val, char *err)
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "kv: %s", sqlite3_errmsg(st));
+		snprintf(err, BT_ERRLEN, "kv: %s", bt_db_errmsg(st));
 		if (own)
 			bt_rollback(st);
 		return bt_sqlite_ex(rc);

@@ -333,7 +333,7 @@ meta_spec(sqlite3 *db, char *out, size_t len, char *err)
 		snprintf(out, len, "%s", sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "bt_meta: %s", sqlite3_errmsg(db));
+		snprintf(err, BT_ERRLEN, "bt_meta: %s", bt_db_errmsg(db));
 		return bt_sqlite_ex(rc);
 	}
 	return 0;
@@ -551,7 +551,7 @@ static int
 sqlfail(sqlite3 *db, const struct bt_pair *p, int rc, char *err)
 {
 	snprintf(err, BT_ERRLEN, "indicators %s %s: %s", p->symbol, p->tf,
-	    sqlite3_errmsg(db));
+	    bt_db_errmsg(db));
 	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 }
 
@@ -798,7 +798,7 @@ bt_ind_pending(sqlite3 *db, char **tfs, int ntfs, bool all,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "indicators: %s", sqlite3_errmsg(db));
+		snprintf(err, BT_ERRLEN, "indicators: %s", bt_db_errmsg(db));
 		free(v);
 		*n = 0;
 		return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;

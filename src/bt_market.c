@@ -357,7 +357,7 @@ series_id(sqlite3 *db, const char *symbol, const char *metric, bool create,
 	return 0;
 fail:
 	snprintf(err, BT_ERRLEN, "sentiment %s %s: %s", symbol, metric,
-	    sqlite3_errmsg(db));
+	    bt_db_errmsg(db));
 	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 }
 
@@ -394,7 +394,7 @@ bt_sent_store(sqlite3 *db, const char *symbol, const char *metric,
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
 			snprintf(err, BT_ERRLEN, "sentiment %s %s: %s", symbol,
-			    metric, sqlite3_errmsg(db));
+			    metric, bt_db_errmsg(db));
 			return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) :
 			    BT_EX_SOFTWARE;
 		}
@@ -425,7 +425,7 @@ bt_sent_last(sqlite3 *db, const char *symbol, const char *metric,
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW) {
 		snprintf(err, BT_ERRLEN, "sentiment %s %s: %s", symbol, metric,
-		    sqlite3_errmsg(db));
+		    bt_db_errmsg(db));
 		return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 	}
 	return 0;
@@ -482,6 +482,6 @@ bt_macro_store(sqlite3 *db, const char *series, const struct bt_fred_obs *o,
 	return 0;
 fail:
 	snprintf(err, BT_ERRLEN, "macro_data %s: %s", series,
-	    sqlite3_errmsg(db));
+	    bt_db_errmsg(db));
 	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 }

@@ -107,7 +107,7 @@ bt_ohlc_load(sqlite3 *db, const struct bt_pair *p, int64_t from, int64_t to,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		snprintf(err, BT_ERRLEN, "load %s %s: %s", p->symbol, p->tf,
-		    sqlite3_errmsg(db));
+		    bt_db_errmsg(db));
 		bt_ohlc_free(d);
 		return bt_sqlite_ex(rc);
 	}

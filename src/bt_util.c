@@ -116,6 +116,12 @@ bt_now_frozen(void)
 	return frozen_ms >= 0;
 }
 
+void
+bt_set_now(int64_t ms)
+{
+	frozen_ms = ms;
+}
+
 double
 bt_mono(void)
 {
@@ -377,6 +383,7 @@ bt_redact(char *s)
 
 static FILE	*diag;
 static bool	 diag_off;
+static char	 first_diag[BT_ERRLEN];	/* the run's first diagnostic */
 
 /* Where diagnostics go: stderr by default, nowhere with NULL (fuzzers). */
 void
@@ -398,7 +405,19 @@ bt_warnx(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	bt_redact(buf);
+	if (first_diag[0] == '\0')
+		snprintf(first_diag, sizeof(first_diag), "%s", buf);
 	fprintf(diag != NULL ? diag : stderr, "%s: %s\n", prog, buf);
+}
+
+/*
+ * The first diagnostic this run printed, redacted: what a failed run's
+ * runs row says went wrong (bt-watchdog quotes it).
+ */
+const char *
+bt_first_diag(void)
+{
+	return first_diag;
 }
 
 /* ------------------------------------------------------------ JSON lines */

@@ -32,13 +32,16 @@ test_expect_success 'a line without = is refused' '
 	grep -q "bt.conf:1: not KEY=VALUE" err
 '
 
+# Issue 16: a bad value stops only the programs that read its key, so
+# the probe interval (bt-watchdog's) now stops bt-watchdog, not bt-fetch.
 test_expect_success 'values bt cannot honour are refused: WAL off, probe not a minute multiple' '
 	printf "SQLITE_WAL_MODE=0\n" >$BT_CONF &&
 	test_expect_code 78 bt-fetch --import $F 2>err &&
 	grep -q "WAL is required" err &&
 	printf "HEALTH_PROBE_INTERVAL_SECONDS=90\n" >$BT_CONF &&
-	test_expect_code 78 bt-fetch --import $F 2>err &&
-	grep -q "not a multiple of 60" err
+	test_expect_code 78 bt-watchdog -q >out 2>err &&
+	grep -q "not a multiple of 60" err &&
+	test_expect_code 0 bt-fetch --import $F 2>err
 '
 
 test_expect_success 'symbols must match ^[A-Z0-9]{2,20}$, timeframes the four kept' '

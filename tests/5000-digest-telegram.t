@@ -125,15 +125,21 @@ test_expect_success 'a retry_after beyond the run budget waits for a later run, 
 	msg 8 | jq -e ".text|endswith(\"flood control\")"
 '
 
-test_expect_success 'a refused message (400) stays unsent and exits 65; other chats still get theirs' '
+# Issue 16 changed this case on purpose: a CRITICAL its chat refuses no
+# longer waits unsent; it goes to the other chats with a line saying why.
+test_expect_success 'a refused CRITICAL (400) goes to another chat, says why, exits 65; other chats still get theirs' '
 	ctl telegram "{\"chats\":[-1002,-1003]}" &&
 	printf "%s\n" "{\"prog\":\"a\",\"event\":\"c\",\"severity\":\"CRITICAL\",\"message\":\"to a missing chat\"}" \
 	    "{\"prog\":\"a\",\"event\":\"w\",\"severity\":\"WARNING\",\"message\":\"to the warning chat\"}" |
 	BT_NOW=2022-10-11T03:00:00Z test_expect_code 65 bt-digest >out 2>err &&
 	grep -q "Telegram refused the message to chat -1001: 400 Bad Request: chat not found" err &&
-	test "$(nmsgs)" = 9 &&
-	msg 9 | jq -e ".chat_id==-1002" &&
-	test "$(sql $ST "select message from events where sent is null")" = "to a missing chat" &&
+	test "$(nmsgs)" = 10 &&
+	msg 9 | jq -e ".chat_id==-1002 and (.text|startswith(\"bt: this message could not reach its chat -1001 (Telegram: 400 Bad Request: chat not found); sent here instead: fix TELEGRAM_CHAT_CRITICAL\nbt CRITICAL: 1 alert\n\")) and (.text|endswith(\"to a missing chat\"))" &&
+	msg 10 | jq -e ".chat_id==-1002 and (.text|endswith(\"to the warning chat\"))" &&
+	test "$(sql $ST "select count(*) from events where sent is null")" = 0 &&
+	test "$(sql $ST "select sent_to from events where message=\"to a missing chat\"")" = -1002 &&
+	test "$(sql $ST "select ok, error from sends where chat=\"-1001\" order by id desc limit 1")" = "0|400 Bad Request: chat not found" &&
+	json_has out "select(.event==\"sent\") | .chat==\"-1002\" and .instead_of==\"-1001\"" &&
 	ctl telegram "{}" &&
 	BT_NOW=2022-10-11T03:01:00Z test_expect_code 0 bt-digest >out &&
 	test "$(nmsgs)" = 10
@@ -162,14 +168,19 @@ test_expect_success 'offline (no Telegram configured): prints the messages, mark
 	test "$(nmsgs)" = 10
 '
 
-test_expect_success 'configuration errors exit 78 and send nothing' '
+# Issue 16 changed this case on purpose: stdin is recorded before any
+# Telegram check, and a missing chat holds only its own severity.
+test_expect_success 'configuration errors exit 78; stdin is recorded first and nothing is lost' '
 	chmod 644 "$TRASH/token" &&
 	echo "{\"severity\":\"CRITICAL\",\"message\":\"x\"}" |
 	test_expect_code 78 bt-digest >out 2>err &&
 	grep -q "must be readable by its owner only" err &&
+	test "$(sql $ST "select count(*) from events where message=\"x\" and sent is null")" = 1 &&
+	test "$(sql $ST "select exit from runs where prog=\"bt-digest\" order by id desc limit 1")" = 78 &&
 	chmod 600 "$TRASH/token" &&
-	TELEGRAM_CHAT_INFO= test_expect_code 78 bt-digest </dev/null 2>err &&
+	TELEGRAM_CHAT_INFO= BT_NOW=2022-10-11T03:05:00Z test_expect_code 78 bt-digest </dev/null 2>err &&
 	grep -q "no chat for INFO alerts" err &&
+	test "$(sql $ST "select sent_to from events where message=\"x\"")" = -1001 &&
 	TELEGRAM_BOT_TOKEN_FILE= TELEGRAM_BOT_TOKEN="not a token" \
 	    test_expect_code 78 bt-digest </dev/null 2>err &&
 	grep -q "not a bot token" err &&
