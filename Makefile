@@ -116,8 +116,9 @@ campaigns: FRC
 
 # The crontab and the logrotate file, with this installation's paths:
 # scripts/install-cron checks every precondition (the six programs under
-# BINDIR, BT_USER, BT_CONF) before it writes anything, and takes back what
-# it wrote when a later step fails; bt-crontab(5).  It writes the values it
+# BINDIR; without DESTDIR BT_USER, BT_CONF and cron's CRONDIR) before it
+# writes anything, and takes back what it wrote when a later step fails;
+# bt-crontab(5).  It writes the values it
 # used to $(SYSCONFDIR)/bt/install.conf, and a later install-cron reads
 # them.  So only values given on make's command line are passed on (the
 # choice: not the environment's, where BT_HOME and BT_CONF are for ad hoc
@@ -148,6 +149,7 @@ install: all
 	install -m0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	test -z "$(MAN5)" || install -m0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+	@# The example only: an operator's bt.conf is never written.
 	test -d $(DESTDIR)$(SYSCONFDIR)/bt || \
 	    install -d -m0755 $(DESTDIR)$(SYSCONFDIR)/bt
 	install -m0644 etc/bt.conf.example $(DESTDIR)$(SYSCONFDIR)/bt
