@@ -126,32 +126,33 @@ campaigns: FRC
 	$(MAKE) all
 	for c in $(CAMPAIGNS); do scripts/campaign-$$c --long || exit 1; done
 
-# The crontab and the logrotate file, with this installation's paths.
-BT_HOME?=	/var/lib/bt
-BT_USER?=	root
-BT_GROUP?=	$$(id -gn $(BT_USER) 2>/dev/null || echo $(BT_USER))
-BT_CONF?=	$(SYSCONFDIR)/bt/bt.conf
-BACKTEST_START_HOUR?=	23
-BACKTEST_START_MINUTE?=	30
+# The crontab and the logrotate file, with this installation's paths:
+# scripts/install-cron checks every precondition (the six programs under
+# BINDIR; without DESTDIR BT_USER, BT_CONF and cron's CRONDIR) before it
+# writes anything, and takes back what it wrote when a later step fails;
+# bt-crontab(5).  It writes the values it
+# used to $(SYSCONFDIR)/bt/install.conf, and a later install-cron reads
+# them.  So only values given on make's command line are passed on (the
+# choice: not the environment's, where BT_HOME and BT_CONF are for ad hoc
+# runs); the rest come from install.conf, then from the script's defaults.
 CRONDIR?=	$(SYSCONFDIR)/cron.d
-LOGROTATEDIR?=	$(SYSCONFDIR)/logrotate.d
+CRONVARS=	PREFIX BINDIR BT_USER BT_GROUP BT_HOME BT_CONF CRONDIR \
+		LOGROTATEDIR BACKTEST_START_HOUR BACKTEST_START_MINUTE
+CRONARGS=	-D '$(DESTDIR)' -S '$(SYSCONFDIR)' $(strip $(foreach v,$(CRONVARS),\
+		$(if $(filter command line,$(origin $(v))),'$(v)=$($(v))')))
 
+# What install-cron would write, into build/ (values checked, the programs
+# and the user not).
 render-cron: FRC
 	@mkdir -p build
-	scripts/render-cron -b '$(BINDIR)' -h '$(BT_HOME)' -u '$(BT_USER)' \
-	    -g "$(BT_GROUP)" -c '$(BT_CONF)' -H '$(BACKTEST_START_HOUR)' \
-	    -M '$(BACKTEST_START_MINUTE)' crontab/bt >build/bt.cron
-	scripts/render-cron -b '$(BINDIR)' -h '$(BT_HOME)' -u '$(BT_USER)' \
-	    -g "$(BT_GROUP)" -c '$(BT_CONF)' -H '$(BACKTEST_START_HOUR)' \
-	    -M '$(BACKTEST_START_MINUTE)' crontab/logrotate >build/bt.logrotate
+	scripts/install-cron -o build $(CRONARGS)
 
-install-cron: render-cron
-	install -d $(DESTDIR)$(CRONDIR) $(DESTDIR)$(LOGROTATEDIR)
-	install -m0644 build/bt.cron $(DESTDIR)$(CRONDIR)/bt
-	install -m0644 build/bt.logrotate $(DESTDIR)$(LOGROTATEDIR)/bt
-	for d in db run logs backups results; do \
-	    install -d -m0750 $(DESTDIR)$(BT_HOME)/$$d; done
-	-test -n "$(DESTDIR)" || chown -R $(BT_USER):"$(BT_GROUP)" $(BT_HOME)
+install-cron: FRC
+	scripts/install-cron $(CRONARGS)
+
+# The cron file, the logrotate file, install.conf; never BT_HOME's data.
+uninstall-cron: FRC
+	scripts/install-cron -u $(CRONARGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -160,17 +161,41 @@ install: all
 	install -m0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	test -z "$(MAN5)" || install -m0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+	@# The example only: an operator's bt.conf is never written.
+	test -d $(DESTDIR)$(SYSCONFDIR)/bt || \
+	    install -d -m0755 $(DESTDIR)$(SYSCONFDIR)/bt
+	install -m0644 etc/bt.conf.example $(DESTDIR)$(SYSCONFDIR)/bt
 
+# The choice: uninstall refuses while the cron file is there, since cron
+# would go on starting jobs that exit 127 without the programs.  It never
+# removes bt.conf or the token files next to it, and says it kept them.
 uninstall: FRC
-	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$(basename $$p); done
-	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
-	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
-	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
+	@f=$$(scripts/install-cron -l $(CRONARGS)) || exit 1; \
+	if [ -e "$$f" ]; then \
+	    echo "make uninstall: cron file left behind: $$f: run make uninstall-cron first (without the programs every job would exit 127); nothing removed" >&2; \
+	    exit 1; \
+	fi
+	for p in $(PROGS); do \
+	    rm -f $(DESTDIR)$(BINDIR)/$$(basename $$p) || exit 1; done
+	for m in $(MAN1); do \
+	    rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m) || exit 1; done
+	for m in $(MAN5); do \
+	    rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m) || exit 1; done
+	for m in $(MAN7); do \
+	    rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m) || exit 1; done
+	rm -f $(DESTDIR)$(SYSCONFDIR)/bt/bt.conf.example
+	@d=$(DESTDIR)$(SYSCONFDIR)/bt; \
+	if [ -d "$$d" ]; then \
+	    if [ -z "$$(ls -A "$$d")" ]; then rmdir "$$d" || exit 1; \
+	    else echo "make uninstall: kept $$d:" $$(ls -A "$$d") \
+		"(the operator's configuration and secrets; remove them by hand)"; \
+	    fi; \
+	fi
 
 clean: FRC
 	rm -rf build $(B)/bt-*
 
 FRC:
 .PHONY: all deps check test san test-san fuzz lint demo bench campaigns install \
-	render-cron install-cron \
+	render-cron install-cron uninstall-cron \
 	uninstall clean FRC
