@@ -253,9 +253,9 @@ struct run {
 /* ---------------------------------------------------------------- usage */
 
 static void
-usage(void)
+usage(FILE *fp, int code)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: bt-backtest [-qv] [-d db] [--tf tf] [--symbols list] "
 	    "[--last n]\n"
 	    "           [--from date] [--to date] [--warmup n] "
@@ -269,7 +269,7 @@ usage(void)
 	    "           [--trades file] [--equity file] [--symbol sym] "
 	    "[file ...]\n"
 	    "       bt-backtest --job [--if-due] [-qv] [-d db] [options]\n");
-	exit(BT_EX_USAGE);
+	exit(code);
 }
 
 static void *
@@ -3288,6 +3288,8 @@ main(int argc, char *argv[])
 	r->data_from = r->data_to = -1;
 	r->shard_k = r->shard_n = 1;
 	memset(&s, 0, sizeof(s));
+	if (bt_wants_help(argc, argv))
+		usage(stdout, 0);
 	if ((rc = bt_init("bt-backtest", err)) != 0) {
 		bt_warnx("%s", err);
 		return rc;
@@ -3395,8 +3397,10 @@ main(int argc, char *argv[])
 			r->if_due = true;
 			break;
 		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, BT_EX_USAGE);
 		}
 	}
 	argc -= optind;
@@ -3411,7 +3415,7 @@ main(int argc, char *argv[])
 			goto early;
 		}
 	if (r->if_due && !r->job)
-		usage();
+		usage(stderr, BT_EX_USAGE);
 
 	/* The strategy and its parameters. */
 	if (strat_opt == NULL)

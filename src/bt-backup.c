@@ -71,9 +71,9 @@ static const char *prefixes[] = { "db_backup_", "db_backup_weekly_",
 static const int keep[] = { 3, 4, 3 };
 
 static void
-usage(void)
+usage(FILE *fp, int code)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: bt-backup [-nqv] [-d db] [--offsite dir] [--if-due]\n"
 	    "       bt-backup --vacuum [-qv] [-d db] [--if-due]\n"
 	    "       bt-backup --verify [-qv]\n"
@@ -81,7 +81,7 @@ usage(void)
 	    "       bt-backup --restore [-nqv] [-d db] [--state] [--force]\n"
 	    "       bt-backup --rollback hours [-nqv] [-d db] [--state] "
 	    "[--force]\n");
-	exit(BT_EX_USAGE);
+	exit(code);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -404,10 +404,12 @@ copy_db(sqlite3 *src, const char *dst, char *err)
 		bt_sleep(0.05);
 	sqlite3_backup_finish(b);
 	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "copy to %s: %s%s", dst,
-		    sqlite3_errstr(rc), (rc & 0xff) == SQLITE_FULL ||
-		    (rc & 0xff) == SQLITE_IOERR ? " (disk full or file size "
-		    "limit?)" : "");
+		bool enospc = (rc & 0xff) == SQLITE_FULL ||
+		    sqlite3_system_errno(d) == ENOSPC;
+		snprintf(err, BT_ERRLEN, "copy to %s: %s%s", dst, enospc ?
+		    "no space left on device" : sqlite3_errstr(rc),
+		    !enospc && (rc & 0xff) == SQLITE_IOERR ? " (disk full or "
+		    "file size limit?)" : "");
 		sqlite3_close(d);
 		return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 	}
@@ -1921,6 +1923,8 @@ main(int argc, char *argv[])
 	    "restore", "rollback" };
 
 	memset(&x, 0, sizeof(x));
+	if (bt_wants_help(argc, argv))
+		usage(stdout, 0);
 	if ((rc = bt_init("bt-backup", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);
@@ -1983,8 +1987,10 @@ main(int argc, char *argv[])
 			if_due = true;
 			break;
 		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, BT_EX_USAGE);
 		}
 		if (rc != 0) {
 			bt_warnx("%s: %s", argv[optind - 1], err);
@@ -1999,7 +2005,7 @@ main(int argc, char *argv[])
 	    x.mode != M_ROLLBACK) ||
 	    (x.dry && x.mode != M_BACKUP && x.mode != M_RESTORE &&
 	    x.mode != M_ROLLBACK))
-		usage();
+		usage(stderr, BT_EX_USAGE);
 	x.store = bt_store_path();
 	x.statepath = bt_state_path();
 	x.bdir = bt_path("backups");

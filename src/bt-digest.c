@@ -1934,6 +1934,8 @@ main(int argc, char *argv[])
 	bt_conf_want("TELEGRAM_BOT_TOKEN");
 	/* The alert path runs on with the defaults of bad keys. */
 	bt_conf_tolerate();
+	if (bt_wants_help(argc, argv))
+		usage(stdout, 0);
 	if ((rc = bt_init("bt-digest", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);

@@ -94,9 +94,9 @@ struct pairrun {
 };
 
 static void
-usage(void)
+usage(FILE *fp, int code)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: bt-fetch [-nqv] [-d db] [--since date] [--symbols list] "
 	    "[--tf list]\n"
 	    "       bt-fetch --repair days [-nqv] [-d db] [--symbols list] "
@@ -108,7 +108,7 @@ usage(void)
 	    "       bt-fetch --source sentiment|macro [-nqv] [-d db] "
 	    "[--symbols list] [--if-due]\n"
 	    "       bt-fetch --indicators [--rebuild] [-nqv] [-d db]\n");
-	exit(BT_EX_USAGE);
+	exit(code);
 }
 
 static int
@@ -1949,6 +1949,8 @@ main(int argc, char *argv[])
 	x.weight_used = -1;
 	/* contracts.md: bt-fetch is the program that needs the FRED key. */
 	bt_conf_want("FRED_API_KEY");
+	if (bt_wants_help(argc, argv))
+		usage(stdout, 0);
 	if ((rc = bt_init("bt-fetch", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);
@@ -2033,8 +2035,10 @@ main(int argc, char *argv[])
 			rebuild = true;
 			break;
 		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, BT_EX_USAGE);
 		}
 		if (rc != 0) {
 			bt_warnx("%s: %s", argv[optind - 1], err);
@@ -2046,7 +2050,7 @@ main(int argc, char *argv[])
 	if ((x.mode == M_IMPORT) != (argc > 0) ||
 	    (if_due && x.mode != M_SOURCE) ||
 	    (rebuild && x.mode != M_INDICATORS))
-		usage();
+		usage(stderr, BT_EX_USAGE);
 	/* The configuration this run will use, checked before any work. */
 	if ((rc = ind_config(&x, x.mode == M_INDICATORS, err)) != 0 ||
 	    (x.mode == M_SOURCE && (rc = source_config(source, err)) != 0)) {

@@ -66,14 +66,14 @@ struct ctx {
 };
 
 static void
-usage(void)
+usage(FILE *fp, int code)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: bt-validate [-nqv] [-d db] [--full] [--integrity quick | full] "
 	    "[--tf list] [--if-due]\n"
 	    "       bt-validate --gaps [-v] [-d db] [--full] [--tf list]\n"
 	    "       bt-validate --accept [symbol tf from to [note]]\n");
-	exit(BT_EX_USAGE);
+	exit(code);
 }
 
 /* "3d 4h", "12h", "45m", "30s": how old something is. */
@@ -875,14 +875,28 @@ check_staleness(struct ctx *x, json_t *sum)
 			    cp->symbol, cp->tf, bt_fmt_time(cp->last, ts),
 			    fmt_age(now - cp->last, age), thr);
 	}
-	if (cov.coverage < bt_conf_double("BT_COVERAGE_MIN"))
+	if (cov.coverage < bt_conf_double("BT_COVERAGE_MIN")) {
+		struct bt_buf names = { 0 };
+		size_t k, ns = json_array_size(stale);
+
+		/* The CRITICAL names the pairs (the first ten). */
+		for (k = 0; k < ns && k < 10; k++)
+			bt_buf_printf(&names, "%s%s %s", k ? ", " : "",
+			    json_string_value(json_array_get(json_array_get(
+			    stale, k), 0)), json_string_value(json_array_get(
+			    json_array_get(stale, k), 1)));
+		if (ns > 10)
+			bt_buf_printf(&names, " and %zu more", ns - 10);
 		finding(x, "coverage", "CRITICAL", "coverage", NULL, NULL,
 		    json_pack("{s:f, s:i, s:i, s:O}", "coverage",
 		    round(cov.coverage * 1e4) / 1e4, "current", cov.current,
 		    "counted", cov.counted, "stale", stale),
 		    "coverage %.1f%%: only %d of %d pairs are current "
-		    "(minimum %.0f%%)", cov.coverage * 100, cov.current,
-		    cov.counted, bt_conf_double("BT_COVERAGE_MIN") * 100);
+		    "(minimum %.0f%%); stale: %s", cov.coverage * 100,
+		    cov.current, cov.counted, bt_conf_double("BT_COVERAGE_MIN") *
+		    100, ns ? names.p : "none");
+		bt_buf_free(&names);
+	}
 	json_object_set_new(sum, "coverage", json_real(round(cov.coverage *
 	    1e4) / 1e4));
 	json_object_set_new(sum, "current", json_integer(cov.current));
@@ -1299,7 +1313,7 @@ run_accept(struct ctx *x, int argc, char **argv)
 	int rc = 0, r;
 
 	if (argc != 0 && argc != 4 && argc != 5)
-		usage();
+		usage(stderr, BT_EX_USAGE);
 	if (argc > 0) {
 		if (!bt_symbol_ok(argv[0])) {
 			bt_warnx("--accept: '%s' is not a Binance symbol",
@@ -1397,6 +1411,8 @@ main(int argc, char *argv[])
 	json_t *sum, *rsum;
 
 	memset(&x, 0, sizeof(x));
+	if (bt_wants_help(argc, argv))
+		usage(stdout, 0);
 	if ((rc = bt_init("bt-validate", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);
@@ -1443,8 +1459,10 @@ main(int argc, char *argv[])
 			if_due = true;
 			break;
 		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, BT_EX_USAGE);
 		}
 		if (rc != 0) {
 			bt_warnx("%s: %s", argv[optind - 1], err);
@@ -1456,7 +1474,7 @@ main(int argc, char *argv[])
 	if ((!accept && argc > 0) || (accept && (x.gaps || x.full ||
 	    x.integrity || x.dry || if_due)) || (x.gaps && x.integrity) ||
 	    (if_due && (x.gaps || x.dry)))
-		usage();
+		usage(stderr, BT_EX_USAGE);
 	/*
 	 * The job a run counts for: the weekly full check, the daily routine
 	 * run over every timeframe, or a gate restricted by --tf (which

@@ -1546,8 +1546,8 @@ check_config(struct ctx *x)
 		bt_conf_users(p[i].users & ~(BT_USE_DIGEST | BT_USE_WATCHDOG),
 		    users, sizeof(users));
 		bt_buf_printf(&b, "%s%s: %s%s%s%s", bad++ ? "; " : "",
-		    p[i].where, p[i].why, *users ? " (" : "", users,
-		    *users ? " refuse to run)" : "");
+		    p[i].where, p[i].why, *users ? " (it stops " : "", users,
+		    *users ? ")" : "");
 	}
 	if (bad == 0)
 		check(x, "config", true, NULL, "ok", NULL,
@@ -1863,6 +1863,8 @@ main(int argc, char *argv[])
 	x.argv0 = argv[0];
 	/* The alert path runs on with the defaults of bad keys. */
 	bt_conf_tolerate();
+	if (bt_wants_help(argc, argv))
+		usage(stdout, 0);
 	if ((rc = bt_init("bt-watchdog", err)) != 0 ||
 	    (rc = bt_conf_load(err)) != 0) {
 		bt_warnx("%s", err);

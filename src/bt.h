@@ -41,6 +41,7 @@ enum {
 /* Sets the program name, umask 027, line-buffered stdout, reads BT_NOW. */
 int	 bt_init(const char *prog, char *err);
 const char *bt_prog(void);
+bool	 bt_wants_help(int argc, char *argv[]);	/* -h or --help given */
 /* Of two exit codes, the one contracts.md says a run ends with. */
 int	 bt_exit_worse(int a, int b);
 /* Flushes stdout; a failed write of the JSON lines turns `code' into 74. */
@@ -64,6 +65,7 @@ bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
 void	 bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 bt_set_diag(FILE *fp);		/* NULL: silent (fuzzers) */
 const char *bt_first_diag(void);		/* "" when none yet */
+void	 bt_note_problem(const char *msg);	/* a WARNING/CRITICAL's text */
 /* Removes Telegram tokens and API keys from s, in place. */
 void	 bt_redact(char *s);
 void	 bt_redact_add(const char *secret);	/* also redact this literal */

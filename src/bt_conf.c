@@ -402,8 +402,8 @@ check(const struct key *k, const char *v, char *why, size_t len)
 	case K_NUM:
 		if (parse_num(v, &d) == -1 ||
 		    (k->kind == K_INT && d != floor(d))) {
-			snprintf(why, len, "'%s' is not a%s number", v,
-			    k->kind == K_INT ? "n integer" : "");
+			snprintf(why, len, "'%s' is not %s", v,
+			    k->kind == K_INT ? "an integer" : "a number");
 			return -1;
 		}
 		if (d < k->min || d > k->max) {

@@ -85,6 +85,7 @@ bt_sqlite_ex(int rc)
 const char *
 bt_db_errmsg(sqlite3 *db)
 {
+	static _Thread_local char why[BT_ERRLEN];
 	int rc = sqlite3_errcode(db) & 0xff, e;
 
 	if (rc == SQLITE_FULL)
@@ -95,6 +96,12 @@ bt_db_errmsg(sqlite3 *db)
 			return "no space left on device";
 		if (e == EDQUOT)
 			return "disk quota exceeded";
+		/* "unable to open database file" alone does not say why. */
+		if (rc == SQLITE_CANTOPEN && e != 0) {
+			snprintf(why, sizeof(why), "%s: %s",
+			    sqlite3_errmsg(db), strerror(e));
+			return why;
+		}
 	}
 	return sqlite3_errmsg(db);
 }
@@ -1596,6 +1603,8 @@ vevent(sqlite3 *st, const char *id, const char *severity, const char *kind,
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	bt_redact(msg);
+	if (strcmp(severity, "INFO") != 0)
+		bt_note_problem(msg);
 	rec = bt_rec(kind);
 	json_object_set_new(rec, "severity", json_string(severity));
 	json_object_set_new(rec, "symbol", symbol ? json_string(symbol) :
@@ -1709,11 +1718,10 @@ bt_conf_events(sqlite3 *st, bool bad_too)
 		    users, sizeof(users));
 		bt_event_once(st, "CRITICAL", "config", seed, json_pack(
 		    "{s:s, s:s}", "where", p[i].where, "key", p[i].key),
-		    "%s: %s; %s%s%s runs on with its default until it is fixed "
-		    "(etc/bt.conf.example lists every key)", p[i].where,
-		    p[i].why, *users ? users : "", *users ? " refuse to run "
-		    "(exit 78); the alert path" : "the alert path",
-		    *users ? "" : "");
+		    "%s: %s; %s%s%sthe alert path runs on with its default "
+		    "until it is fixed (etc/bt.conf.example lists every key)",
+		    p[i].where, p[i].why, *users ? "it stops " : "", users,
+		    *users ? " (exit 78); " : "");
 	}
 }
 

@@ -54,6 +54,22 @@ bt_init(const char *name, char *err)
 	return 0;
 }
 
+/*
+ * Whether argv asks for help (-h or --help before any "--"): programs
+ * answer it before reading their configuration, so that --help works
+ * on a host whose bt.conf is broken.
+ */
+bool
+bt_wants_help(int argc, char *argv[])
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
 const char *
 bt_prog(void)
 {
@@ -384,6 +400,7 @@ bt_redact(char *s)
 static FILE	*diag;
 static bool	 diag_off;
 static char	 first_diag[BT_ERRLEN];	/* the run's first diagnostic */
+static char	 first_problem[BT_ERRLEN];	/* its first WARNING/CRITICAL */
 
 /* Where diagnostics go: stderr by default, nowhere with NULL (fuzzers). */
 void
@@ -411,13 +428,22 @@ bt_warnx(const char *fmt, ...)
 }
 
 /*
- * The first diagnostic this run printed, redacted: what a failed run's
- * runs row says went wrong (bt-watchdog quotes it).
+ * The first diagnostic this run printed, redacted, or else the message
+ * of its first WARNING or CRITICAL: what a failed run's runs row says
+ * went wrong (bt-watchdog quotes it).
  */
 const char *
 bt_first_diag(void)
 {
-	return first_diag;
+	return first_diag[0] != '\0' ? first_diag : first_problem;
+}
+
+/* The first WARNING or CRITICAL this run raised, when it printed none. */
+void
+bt_note_problem(const char *msg)
+{
+	if (first_problem[0] == '\0')
+		snprintf(first_problem, sizeof(first_problem), "%s", msg);
 }
 
 /* ------------------------------------------------------------ JSON lines */

@@ -39,13 +39,16 @@ test_expect_success() {
 	test_count=$((test_count + 1))
 	_desc=$1
 	_rc=0
-	( set -e; eval "$2" ) >"$TRASH/.out" 2>"$TRASH/.err" </dev/null || _rc=$?
+	# BT_TEST_TRACE=1 traces the bodies (set -x) into the failure report.
+	( set -e; [ -z "${BT_TEST_TRACE:-}" ] || set -x; eval "$2" ) \
+	    >"$TRASH/.out" 2>"$TRASH/.err" </dev/null || _rc=$?
 	if [ $_rc = 0 ]; then
 		echo "ok $test_count - $_desc"
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $_desc"
-		sed 's/^/#   /' "$TRASH/.out" "$TRASH/.err" | tail -40
+		sed 's/^/#   /' "$TRASH/.out" "$TRASH/.err" |
+		    tail -"${BT_TEST_TRACE:+400}${BT_TEST_TRACE:-40}"
 	fi
 }
 
