@@ -163,7 +163,7 @@ void	 bt_close(sqlite3 *db);
 
 /* Schema versions. */
 #define BT_STORE_SCHEMA	2
-#define BT_STATE_SCHEMA	2
+#define BT_STATE_SCHEMA	3
 /* True when the store holds the seed's plain ohlcv_* tables. */
 bool	 bt_store_is_plain(sqlite3 *db);
 int	 bt_store_migrate_plain(sqlite3 *db, json_t *report, char *err);

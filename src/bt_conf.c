@@ -149,6 +149,7 @@ static struct key keys[] = {
 	{ "BT_BACKUP_OFFSITE_DIR", K_PATH, "", 0, 0, NULL, "" },
 	{ "BT_BACKUP_OFFSITE_CMD", K_STR, "", 0, 0, NULL, "" },
 	{ "BT_SQLITE3", K_PATH, "sqlite3", 0, 0, NULL, "" },
+	{ "BT_RESTORE_KEEP_DAMAGED", K_INT, "2", 1, 1000, NULL, "" },
 	/* How bt sees the live trader. */
 	{ "BT_TRADER_PIDFILE", K_PATH, "", 0, 0, NULL, "" },
 	{ "BT_TRADER_HEARTBEAT", K_PATH, "", 0, 0, NULL, "" },

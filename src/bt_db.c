@@ -534,6 +534,30 @@ static const char *state_v2 =
 	"UPDATE bt_meta SET value=2 WHERE key='schema_version';";
 
 /*
+ * Version 3: what bt-backup wrote, so that a restore can tell a backup
+ * bt took from a foreign file (bt-backup(1), "What a restore accepts"),
+ * and the copies a restore set aside, so that it deletes only the
+ * oldest of its own.  `tables' is the backup's sorted, comma-separated
+ * table list; first_open and last_open are NULL for a backup without
+ * candles, and every candle column is NULL for a state file's backup.
+ */
+static const char *state_v3 =
+	"CREATE TABLE backups("
+	"  name TEXT PRIMARY KEY,"
+	"  taken INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  schema_version INTEGER NOT NULL,"
+	"  tables TEXT NOT NULL,"
+	"  candles INTEGER,"
+	"  first_open INTEGER,"
+	"  last_open INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE asides("
+	"  path TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  made INTEGER NOT NULL);"
+	"UPDATE bt_meta SET value=3 WHERE key='schema_version';";
+
+/*
  * Brings a file's schema to `want', creating it from nothing.  A file
  * whose version is newer than this binary knows is refused untouched.
  */
@@ -590,6 +614,8 @@ migrate(sqlite3 *db, bool store, bool rw, bool plain_ok, char *err)
 	/* Later versions: `if (v < N) ...' steps go here. */
 	if (rc == 0 && !store && v < 2)
 		rc = bt_exec(db, state_v2, err);
+	if (rc == 0 && !store && v < 3)
+		rc = bt_exec(db, state_v3, err);
 	if (rc == 0 && store && v < 2)
 		rc = store_to_v2(db, err);
 	if (rc != 0)
