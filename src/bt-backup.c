@@ -64,7 +64,6 @@ struct bfile {
 	dev_t	 dev;
 	ino_t	 ino;
 	off_t	 size;
-	mode_t	 mode;		/* lstat(2)'s: a symlink is no backup */
 };
 
 static const char *prefixes[] = { "db_backup_", "db_backup_weekly_",
@@ -341,6 +340,7 @@ list_backups(struct ctx *x, int kind, struct bfile **out, size_t *n)
 		snprintf(b->name, sizeof(b->name), "%s", de->d_name);
 		snprintf(b->path, sizeof(b->path), "%s/%s", x->bdir,
 		    de->d_name);
+		/* The link itself: a symlink is no backup (cand_check). */
 		if (lstat(b->path, &sb) == -1)
 			continue;
 		b->kind = k;
@@ -353,7 +353,6 @@ list_backups(struct ctx *x, int kind, struct bfile **out, size_t *n)
 		b->dev = sb.st_dev;
 		b->ino = sb.st_ino;
 		b->size = sb.st_size;
-		b->mode = sb.st_mode;
 		(*n)++;
 	}
 	closedir(d);
