@@ -104,7 +104,8 @@ fuzz: FRC
 lint: FRC
 	@scripts/deps lint
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
-	@$(O)/gen-conf-example | cmp -s - etc/bt.conf.example || { \
+	@$(O)/gen-conf-example >build/bt.conf.example && \
+	    cmp -s build/bt.conf.example etc/bt.conf.example || { \
 	    echo "etc/bt.conf.example is stale: make etc/bt.conf.example" >&2; \
 	    exit 1; }
 

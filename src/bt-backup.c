@@ -340,7 +340,8 @@ list_backups(struct ctx *x, int kind, struct bfile **out, size_t *n)
 		snprintf(b->name, sizeof(b->name), "%s", de->d_name);
 		snprintf(b->path, sizeof(b->path), "%s/%s", x->bdir,
 		    de->d_name);
-		if (stat(b->path, &sb) == -1)
+		/* The link itself: a symlink is no backup (cand_check). */
+		if (lstat(b->path, &sb) == -1)
 			continue;
 		b->kind = k;
 		b->day = day;
@@ -360,12 +361,11 @@ list_backups(struct ctx *x, int kind, struct bfile **out, size_t *n)
 	return 0;
 }
 
-/* Sets a file's mtime to now (BT_NOW when set): when it was taken. */
+/* Sets a file's mtime to `now' (ms): when it was taken. */
 static void
-stamp(const char *path)
+stamp(const char *path, int64_t now)
 {
 	struct timespec ts[2];
-	int64_t now = bt_now_ms();
 
 	ts[0].tv_sec = ts[1].tv_sec = (time_t)(now / 1000);
 	ts[0].tv_nsec = ts[1].tv_nsec = (long)(now % 1000) * 1000000;
@@ -452,21 +452,447 @@ fsize(const char *path)
 	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 
+/* ------------------------------------------- what bt-backup recorded */
+
+/*
+ * What a backup holds, as bt-backup records it in the state file's
+ * `backups' table when it takes the backup, and as a restore reads it
+ * again from the file (bt-backup(1), WHAT A RESTORE ACCEPTS).
+ */
+struct facts {
+	int64_t	 bytes;		/* the file's size */
+	int64_t	 schema;	/* bt_meta's schema_version; -1 unknown */
+	int64_t	 candles;	/* -1 for the state file */
+	int64_t	 first, last;	/* open times, ms; -1 without candles */
+	char	 tables[2048];	/* sorted, comma-separated */
+};
+
+/* One row of `backups'. */
+struct brec {
+	char		 name[64];
+	int64_t		 taken;	/* ms */
+	struct facts	 f;
+};
+
+/* A backup a restore may use: the file, what it holds, and its record. */
+struct cand {
+	struct bfile	 b;
+	struct facts	 f;
+	bool		 recorded;
+};
+
+/*
+ * The store's tables that bt itself fills or rebuilds: bt-fetch and a
+ * schema migration bring them back.  Every other table (the live
+ * trader's trades above all) exists only in the store and its backups.
+ */
+static const char *const own_tables[] = { "bt_meta", "pairs", "candles",
+    "ind", "ind_state", "sent_series", "sent_values", "macro_data", NULL };
+
+static bool
+own_table(const char *name)
+{
+	size_t i;
+
+	for (i = 0; own_tables[i] != NULL; i++)
+		if (strcmp(own_tables[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Is `name' one of the comma-separated `list'? */
+static bool
+in_list(const char *list, const char *name)
+{
+	size_t l = strlen(name);
+	const char *p;
+
+	for (p = list; (p = strstr(p, name)) != NULL; p += l)
+		if ((p == list || p[-1] == ',') && (p[l] == ',' ||
+		    p[l] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * Is the open database a bt store (or, with `state', bt's state file)
+ * of a schema this binary knows?  Fills f's schema and tables; 0, or 1
+ * with the reason in why.
+ */
+static int
+db_schema(sqlite3 *db, bool state, struct facts *f, char *why, size_t len)
+{
+	sqlite3_stmt *s;
+	struct bt_buf t = { 0 };
+	const char *name, *what = state ? "bt state file" : "bt store";
+	bool meta = false, a = false, b = false;
+	int rc, want = state ? BT_STATE_SCHEMA : BT_STORE_SCHEMA;
+
+	f->schema = -1;
+	f->tables[0] = '\0';
+	if ((rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema "
+	    "WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+	    -1, &s, NULL)) != SQLITE_OK) {
+		snprintf(why, len, "does not read as a database: %s",
+		    sqlite3_errmsg(db));
+		return 1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(s, 0);
+		if (name == NULL)
+			continue;
+		bt_buf_printf(&t, "%s%s", t.len ? "," : "", name);
+		meta = meta || strcmp(name, "bt_meta") == 0;
+		a = a || strcmp(name, state ? "runs" : "pairs") == 0;
+		b = b || strcmp(name, state ? "events" : "candles") == 0;
+	}
+	sqlite3_finalize(s);
+	snprintf(f->tables, sizeof(f->tables), "%s", t.p != NULL ? t.p : "");
+	bt_buf_free(&t);
+	if (rc != SQLITE_DONE) {
+		snprintf(why, len, "does not read as a database: %s",
+		    sqlite3_errmsg(db));
+		return 1;
+	}
+	if (!meta || !a || !b) {
+		snprintf(why, len, "is not a %s: it lacks %s", what, !meta ?
+		    "the bt_meta table" : state ? "the runs and events tables" :
+		    "the pairs and candles tables");
+		return 1;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT value FROM bt_meta WHERE "
+	    "key='schema_version'", -1, &s, NULL) != SQLITE_OK) {
+		snprintf(why, len, "has a bt_meta that does not read: %s",
+		    sqlite3_errmsg(db));
+		return 1;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_type(s, 0) == SQLITE_INTEGER)
+		f->schema = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (f->schema < 1) {
+		snprintf(why, len, "is not a %s: bt_meta holds no "
+		    "schema_version", what);
+		return 1;
+	}
+	if (f->schema > want) {
+		snprintf(why, len, "has schema_version %lld, newer than this bt "
+		    "knows (%d): every writer would refuse it (exit 78)",
+		    (long long)f->schema, want);
+		return 1;
+	}
+	return 0;
+}
+
+/* The candles of a bt store: count, first and last open time. */
+static int
+db_counts(sqlite3 *db, struct facts *f, char *why, size_t len)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	f->candles = f->first = f->last = -1;
+	if ((rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM candles", -1,
+	    &s, NULL)) == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		f->candles = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	if ((rc = sqlite3_prepare_v2(db, "SELECT min(f), max(l) FROM (SELECT "
+	    "(SELECT slot*p.iv+xo FROM candles WHERE pair=p.id ORDER BY slot, "
+	    "xo LIMIT 1) AS f, (SELECT slot*p.iv+xo FROM candles WHERE "
+	    "pair=p.id ORDER BY slot DESC, xo DESC LIMIT 1) AS l FROM pairs p)",
+	    -1, &s, NULL)) == SQLITE_OK && (rc = sqlite3_step(s)) ==
+	    SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		f->first = sqlite3_column_int64(s, 0);
+		f->last = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+fail:
+	snprintf(why, len, "has candles that do not read: %s",
+	    sqlite3_errmsg(db));
+	return 1;
+}
+
+/* The facts of a backup file (opened immutable): 0, or 1 with why. */
+static int
+file_facts(const char *path, bool state, struct facts *f, char *why,
+    size_t len)
+{
+	sqlite3 *db;
+	char err[BT_ERRLEN];
+	int bad;
+
+	memset(f, 0, sizeof(*f));
+	f->candles = f->first = f->last = -1;
+	f->bytes = fsize(path);
+	if (db_open(path, SQLITE_OPEN_READONLY, true, &db, err) != 0) {
+		snprintf(why, len, "does not open: %s", err);
+		return 1;
+	}
+	bad = db_schema(db, state, f, why, len) != 0 ||
+	    (!state && db_counts(db, f, why, len) != 0);
+	sqlite3_close(db);
+	return bad;
+}
+
+/* Says how two sets of facts differ: 0 when they do not. */
+static int
+facts_differ(const struct facts *rec, const struct facts *got, char *why,
+    size_t len)
+{
+	char a[32], b[32];
+
+	if (rec->bytes != got->bytes)
+		snprintf(why, len, "%lld bytes, recorded %lld",
+		    (long long)got->bytes, (long long)rec->bytes);
+	else if (rec->schema != got->schema)
+		snprintf(why, len, "schema_version %lld, recorded %lld",
+		    (long long)got->schema, (long long)rec->schema);
+	else if (strcmp(rec->tables, got->tables) != 0)
+		snprintf(why, len, "tables %s, recorded %s", got->tables,
+		    rec->tables);
+	else if (rec->candles != got->candles)
+		snprintf(why, len, "%lld candles, recorded %lld",
+		    (long long)got->candles, (long long)rec->candles);
+	else if (rec->first != got->first || rec->last != got->last)
+		snprintf(why, len, "candles from %s to %s, recorded %s to %s",
+		    got->first < 0 ? "none" : bt_fmt_time(got->first, a),
+		    got->last < 0 ? "none" : bt_fmt_time(got->last, b),
+		    rec->first < 0 ? "none" : bt_fmt_time(rec->first, a),
+		    rec->last < 0 ? "none" : bt_fmt_time(rec->last, b));
+	else
+		return 0;
+	return 1;
+}
+
+/* Binds an int64 that -1 means unknown: NULL. */
+static void
+bind_opt(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+/* Records (or replaces) what backup `name' holds, taken at `taken'. */
+static int
+rec_put(struct ctx *x, const char *name, int64_t taken,
+    const struct facts *f, char *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bt_begin(x->st, err)) != 0)
+		return rc;
+	if ((s = bt_stmt(x->st, "INSERT OR REPLACE INTO backups(name, taken, "
+	    "bytes, schema_version, tables, candles, first_open, last_open) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err)) == NULL) {
+		bt_rollback(x->st);
+		return BT_EX_SOFTWARE;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, taken);
+	sqlite3_bind_int64(s, 3, f->bytes);
+	sqlite3_bind_int64(s, 4, f->schema);
+	sqlite3_bind_text(s, 5, f->tables, -1, SQLITE_STATIC);
+	bind_opt(s, 6, f->candles);
+	bind_opt(s, 7, f->first);
+	bind_opt(s, 8, f->last);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, BT_ERRLEN, "backups: %s", sqlite3_errmsg(x->st));
+		bt_rollback(x->st);
+		return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
+	}
+	return bt_commit(x->st, err);
+}
+
+/* Deletes the record of a backup that rotation deleted. */
+static void
+rec_del(struct ctx *x, const char *name)
+{
+	sqlite3_stmt *s;
+	char err[BT_ERRLEN];
+	int rc;
+
+	if (x->st == NULL || bt_begin(x->st, err) != 0)
+		return;
+	if ((s = bt_stmt(x->st, "DELETE FROM backups WHERE name=?1", err)) ==
+	    NULL) {
+		bt_rollback(x->st);
+		return;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		bt_warnx("backups: %s", sqlite3_errmsg(x->st));
+		bt_rollback(x->st);
+		return;
+	}
+	if (bt_commit(x->st, err) != 0)
+		bt_warnx("backups: %s", err);
+}
+
+/*
+ * Every record, and in *t0 the earliest time a store backup was
+ * recorded (-1 when none is): bt-backup records every backup it takes
+ * since then.  No state file, or one from before records, gives none.
+ */
+static void
+recs_load(struct ctx *x, struct brec **out, size_t *n, int64_t *t0)
+{
+	sqlite3_stmt *s;
+	struct brec *v = NULL, *r;
+	const char *t;
+
+	*out = NULL;
+	*n = 0;
+	*t0 = -1;
+	if (x->st == NULL || sqlite3_prepare_v2(x->st, "SELECT name, taken, "
+	    "bytes, schema_version, tables, candles, first_open, last_open "
+	    "FROM backups ORDER BY name", -1, &s, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if ((v = realloc(v, (*n + 1) * sizeof(*v))) == NULL)
+			abort();
+		r = &v[*n];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->name, sizeof(r->name), "%s",
+		    sqlite3_column_text(s, 0));
+		r->taken = sqlite3_column_int64(s, 1);
+		r->f.bytes = sqlite3_column_int64(s, 2);
+		r->f.schema = sqlite3_column_int64(s, 3);
+		t = (const char *)sqlite3_column_text(s, 4);
+		snprintf(r->f.tables, sizeof(r->f.tables), "%s", t ? t : "");
+		r->f.candles = r->f.first = r->f.last = -1;
+		if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+			r->f.candles = sqlite3_column_int64(s, 5);
+		if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+			r->f.first = sqlite3_column_int64(s, 6);
+		if (sqlite3_column_type(s, 7) != SQLITE_NULL)
+			r->f.last = sqlite3_column_int64(s, 7);
+		if (strncmp(r->name, "db_backup_", 10) == 0 &&
+		    (*t0 < 0 || r->taken < *t0))
+			*t0 = r->taken;
+		(*n)++;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+}
+
+static const struct brec *
+rec_find(const struct brec *v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * Can a restore use backup b (a state file's backup with `state')?
+ * 0 when it is a regular file that bt-backup wrote: bt's schema of a
+ * version this binary knows, integrity_check ok, and what it holds
+ * equal to its record (see bt-backup(1), WHAT A RESTORE ACCEPTS, also
+ * for a backup without a record).  Else 1 with the reason in why.
+ */
+static int
+cand_check(struct ctx *x, const struct bfile *b, bool state,
+    const struct brec *r, size_t nr, int64_t t0, struct cand *c, char *why,
+    size_t len)
+{
+	struct stat sb, lsb;
+	const struct brec *k;
+	char msg[BT_ERRLEN], ts[32];
+
+	memset(c, 0, sizeof(*c));
+	c->b = *b;
+	if (lstat(b->path, &sb) == -1) {
+		snprintf(why, len, "cannot be read: %s", strerror(errno));
+		return 1;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(why, len, "is a symbolic link, not a file bt-backup "
+		    "wrote");
+		return 1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(why, len, "is not a regular file");
+		return 1;
+	}
+	if (sb.st_size == 0) {
+		snprintf(why, len, "is empty (0 bytes)");
+		return 1;
+	}
+	if (stat(state ? x->statepath : x->store, &lsb) == 0 &&
+	    lsb.st_dev == sb.st_dev && lsb.st_ino == sb.st_ino) {
+		snprintf(why, len, "is the live %s itself (a hard link)",
+		    state ? "state file" : "store");
+		return 1;
+	}
+	/* Its schema and counts, then integrity_check, the long one. */
+	if (file_facts(b->path, state, &c->f, why, len) != 0)
+		return 1;
+	if (file_check(b->path, true, true, msg, sizeof(msg)) != 0) {
+		snprintf(why, len, "fails integrity_check: %s", msg);
+		return 1;
+	}
+	if ((k = rec_find(r, nr, b->name)) != NULL) {
+		if (facts_differ(&k->f, &c->f, msg, sizeof(msg)) != 0) {
+			snprintf(why, len, "is not what bt-backup recorded when "
+			    "it took it: %s", msg);
+			return 1;
+		}
+		c->recorded = true;
+		c->b.time = k->taken;
+		return 0;
+	}
+	/*
+	 * No record.  A store backup dated before bt-backup's first record
+	 * was taken before bt recorded backups, and passes on the checks
+	 * above; one dated since is no backup bt-backup took.
+	 */
+	if (!state && t0 >= 0 && b->day >= t0 - t0 % 86400000) {
+		snprintf(why, len, "has no record, though bt-backup has "
+		    "recorded every backup it took since %s",
+		    bt_fmt_time(t0, ts));
+		return 1;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------- the backup */
 
 /*
  * One backup: src (a live file, opened read-only) to name in backups/,
  * through .name.tmp, fsync, quick_check, rename, fsync of the directory.
+ * What the copy holds goes into *f and, before the rename, into the
+ * state file's `backups' (a kill between the two leaves a record
+ * without its file, never a file bt took without its record).
  */
 static int
-backup_one(struct ctx *x, const char *src, const char *name, char *final,
-    int64_t *bytes, double *tcopy, double *tcheck, char *err)
+backup_one(struct ctx *x, const char *src, const char *name, bool state,
+    char *final, int64_t *bytes, int64_t *taken, double *tcopy,
+    double *tcheck, struct facts *f, char *err)
 {
 	double t0;
 	char tmp[PATH_MAX], why[BT_ERRLEN];
 	sqlite3 *db;
-	int64_t need, have;
+	int64_t need, have, now;
 	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->schema = -1;
 
 	snprintf(final, PATH_MAX, "%s/%s", x->bdir, name);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", x->bdir, name);
@@ -491,8 +917,22 @@ backup_one(struct ctx *x, const char *src, const char *name, char *final,
 		rc = BT_EX_IOERR;
 	}
 	*tcheck = bt_mono() - t0;
+	if (rc == 0 && file_facts(tmp, state, f, why, sizeof(why)) != 0) {
+		/* Kept, as any copy of the live file is, but no restore's. */
+		bt_event(x->st, "WARNING", "backup_unrecorded", NULL, NULL,
+		    json_pack("{s:s}", "file", name), "backup %s is kept but "
+		    "not recorded, and no restore will use it: the copy of %s "
+		    "%s", name, src, why);
+		f->schema = -1;
+	}
 	if (rc == 0) {
-		stamp(tmp);
+		*taken = now = bt_now_ms();
+		stamp(tmp, now);
+		if (x->st != NULL && f->schema > 0 &&
+		    (rc = rec_put(x, name, now, f, err)) != 0) {
+			unlink(tmp);
+			return rc;
+		}
 		if (rename(tmp, final) == -1) {
 			snprintf(err, BT_ERRLEN, "rename %s: %s", tmp,
 			    strerror(errno));
@@ -529,6 +969,8 @@ rotate(struct ctx *x, int kind, const char *protect)
 			continue;
 		}
 		if (x->dry || unlink(v[i].path) == 0) {
+			if (!x->dry)
+				rec_del(x, v[i].name);
 			if (!x->quiet) {
 				rec = bt_rec("rotate");
 				json_object_set_new(rec, "deleted",
@@ -574,6 +1016,7 @@ offsite(struct ctx *x, const char *file, const char *name)
 		{
 			struct ctx o = *x;
 			o.bdir = (char *)dir;
+			o.st = NULL;	/* the records are of backups/ */
 			rotate(&o, 1, dst);
 		}
 	}
@@ -606,7 +1049,8 @@ offsite(struct ctx *x, const char *file, const char *name)
 }
 
 /*
- * Leftovers of a run that died: files in `dir' named PREFIX*.tmp for a
+ * Leftovers of a run that died: files in `dir' named PREFIX*.tmp (or
+ * PREFIX*.tmp-journal, the sqlite3 shell's journal of a salvage) for a
  * PREFIX of the NULL-terminated `prefix', our temporary names only.  A
  * finished file is renamed off .tmp, so none holds what a run kept.
  */
@@ -622,7 +1066,9 @@ sweep_tmp(const char *dir, const char *const *prefix)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		l = strlen(de->d_name);
-		if (l <= 4 || strcmp(de->d_name + l - 4, ".tmp") != 0)
+		if ((l <= 4 || strcmp(de->d_name + l - 4, ".tmp") != 0) &&
+		    (l <= 12 || strcmp(de->d_name + l - 12, ".tmp-journal") !=
+		    0))
 			continue;
 		for (i = 0; prefix[i] != NULL; i++)
 			if (strncmp(de->d_name, prefix[i],
@@ -642,10 +1088,12 @@ run_backup(struct ctx *x)
 	char name[64], wname[64], sname[64], day[16], err[BT_ERRLEN];
 	char final[PATH_MAX], wpath[PATH_MAX], wtmp[PATH_MAX];
 	char spath[PATH_MAX];
-	int64_t bytes = 0, sbytes = 0, now = bt_now_ms();
+	char werr[BT_ERRLEN];
+	int64_t bytes = 0, sbytes = 0, now = bt_now_ms(), taken, staken;
 	double t0 = bt_mono(), tcopy = 0, tcheck = 0, t1, t2;
 	bool weekly = is_sunday(now);
-	int rc, src;
+	struct facts f, sf;
+	int rc, src, wrc;
 	json_t *rec;
 
 	ymd(now, day);
@@ -681,8 +1129,8 @@ run_backup(struct ctx *x)
 		    ".state_backup_", ".test_restore", NULL };
 		sweep_tmp(x->bdir, ours);
 	}
-	if ((rc = backup_one(x, x->store, name, final, &bytes, &tcopy, &tcheck,
-	    err)) != 0) {
+	if ((rc = backup_one(x, x->store, name, false, final, &bytes, &taken,
+	    &tcopy, &tcheck, &f, err)) != 0) {
 		/* Nothing rotated: every old backup stays. */
 		bt_event(x->st, "CRITICAL", "backup_failed", NULL, NULL,
 		    json_pack("{s:s}", "file", name),
@@ -695,21 +1143,30 @@ run_backup(struct ctx *x)
 		snprintf(wpath, sizeof(wpath), "%s/%s", x->bdir, wname);
 		snprintf(wtmp, sizeof(wtmp), "%s/.%s.tmp", x->bdir, wname);
 		unlink(wtmp);
-		if (link(final, wtmp) == -1 || rename(wtmp, wpath) == -1 ||
-		    bt_fsync_dir(wpath, err) == -1) {
-			snprintf(err, BT_ERRLEN, "weekly %s: %s", wname,
-			    strerror(errno));
+		wrc = 0;
+		if (link(final, wtmp) == -1)
+			wrc = BT_EX_IOERR;
+		else if (x->st != NULL && f.schema > 0 &&
+		    (wrc = rec_put(x, wname, taken, &f, werr)) != 0)
+			snprintf(err, BT_ERRLEN, "weekly %s: %s", wname, werr);
+		else if (rename(wtmp, wpath) == -1 ||
+		    bt_fsync_dir(wpath, werr) == -1)
+			wrc = BT_EX_IOERR;
+		if (wrc != 0) {
+			if (wrc == BT_EX_IOERR)
+				snprintf(err, BT_ERRLEN, "weekly %s: %s", wname,
+				    strerror(errno));
 			unlink(wtmp);
 			bt_event(x->st, "CRITICAL", "backup_failed", NULL, NULL,
 			    NULL, "%s", err);
-			rc = BT_EX_IOERR;
+			rc = wrc;
 			weekly = false;
 		}
 	}
 	src = 0;
 	if (access(x->statepath, F_OK) == 0) {
-		src = backup_one(x, x->statepath, sname, spath, &sbytes, &t1,
-		    &t2, err);
+		src = backup_one(x, x->statepath, sname, true, spath, &sbytes,
+		    &staken, &t1, &t2, &sf, err);
 		if (src != 0) {
 			bt_event(x->st, "CRITICAL", "backup_failed", NULL, NULL,
 			    json_pack("{s:s}", "file", sname),
@@ -815,13 +1272,30 @@ run_vacuum(struct ctx *x)
 
 /* ------------------------------------------------------------- verify */
 
+/* The times bt-backup recorded replace the files' mtimes; newest first. */
+static void
+recs_apply(struct bfile *v, size_t n, const struct brec *r, size_t nr)
+{
+	const struct brec *k;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((k = rec_find(r, nr, v[i].name)) != NULL)
+			v[i].time = k->taken;
+	qsort(v, n, sizeof(*v), bfile_cmp);
+}
+
 static int
 run_verify(struct ctx *x)
 {
 	struct bfile *v;
-	size_t n, i, j;
+	struct brec *r;
+	struct cand c;
+	size_t n, nr, i, j;
 	char why[BT_ERRLEN], ts[32];
 	int *bad, good = 0, nbad = 0;
+	bool *recd;
+	int64_t t0;
 	const char *newest = NULL;
 	json_t *rec;
 	int rc = 0;
@@ -830,7 +1304,10 @@ run_verify(struct ctx *x)
 		bt_warnx("%s: %s", x->bdir, strerror(errno));
 		return BT_EX_IOERR;
 	}
-	if ((bad = calloc(n + 1, sizeof(*bad))) == NULL)
+	recs_load(x, &r, &nr, &t0);
+	recs_apply(v, n, r, nr);
+	if ((bad = calloc(n + 1, sizeof(*bad))) == NULL ||
+	    (recd = calloc(n + 1, sizeof(*recd))) == NULL)
 		abort();
 	for (i = 0; i < n; i++) {
 		/* A weekly is a link to a daily: check the file once. */
@@ -839,15 +1316,19 @@ run_verify(struct ctx *x)
 				break;
 		if (j < i) {
 			bad[i] = bad[j];
+			recd[i] = recd[j];
 			snprintf(why, sizeof(why), "%s", bad[i] ? "bad" : "ok");
-		} else
-			bad[i] = file_check(v[i].path, true, true, why,
-			    sizeof(why));
+		} else {
+			/* The checks a restore makes (bt-backup(1)). */
+			bad[i] = cand_check(x, &v[i], v[i].kind == 2, r, nr, t0,
+			    &c, why, sizeof(why));
+			recd[i] = !bad[i] && c.recorded;
+		}
 		if (bad[i]) {
 			nbad++;
 			bt_event(x->st, "WARNING", "backup_bad", NULL, NULL,
 			    json_pack("{s:s}", "file", v[i].name),
-			    "backup %s fails integrity_check: %s", v[i].name,
+			    "backup %s is no good backup: it %s", v[i].name,
 			    why);
 		} else if (v[i].kind != 2) {
 			good++;
@@ -865,6 +1346,8 @@ run_verify(struct ctx *x)
 			    json_integer((json_int_t)v[i].size));
 			json_object_set_new(rec, "status", json_string(bad[i] ?
 			    "bad" : "good"));
+			json_object_set_new(rec, "recorded",
+			    json_boolean(recd[i]));
 			if (bad[i])
 				json_object_set_new(rec, "detail",
 				    json_string(why));
@@ -873,7 +1356,8 @@ run_verify(struct ctx *x)
 	}
 	if (good == 0) {
 		bt_event(x->st, "CRITICAL", "backup_failed", NULL, NULL, NULL,
-		    "no store backup in %s passes integrity_check", x->bdir);
+		    "no store backup in %s passes the checks of a restore",
+		    x->bdir);
 		rc = BT_EX_FOUND;
 	} else if (nbad > 0)
 		rc = BT_EX_FOUND;
@@ -887,28 +1371,36 @@ run_verify(struct ctx *x)
 	json_object_set_new(rec, "exit", json_integer(rc));
 	bt_emit(rec);
 	free(bad);
+	free(recd);
 	free(v);
+	free(r);
 	return rc;
 }
 
 /* -------------------------------------------------- choosing a backup */
 
 /*
- * The newest store backup that passes integrity_check, taken at or
- * before `before' (ms; INT64_MAX for any).
+ * The newest store backup taken at or before `before' (ms; INT64_MAX for
+ * any) that passes cand_check(); each one skipped before it is a WARNING
+ * backup_bad event with the reason.  0, BT_EX_NOINPUT when none passes,
+ * BT_EX_IOERR when backups/ does not read.
  */
 static int
-choose(struct ctx *x, int64_t before, struct bfile *out)
+choose(struct ctx *x, int64_t before, struct cand *out)
 {
 	struct bfile *v;
-	size_t n, i, j;
+	struct brec *r;
+	size_t n, nr, i, j;
 	char why[BT_ERRLEN];
+	int64_t t0;
 	bool tried;
 
 	if (list_backups(x, -1, &v, &n) == -1) {
 		bt_warnx("%s: %s", x->bdir, strerror(errno));
 		return BT_EX_IOERR;
 	}
+	recs_load(x, &r, &nr, &t0);
+	recs_apply(v, n, r, nr);
 	for (i = 0; i < n; i++) {
 		if (v[i].kind == 2 || v[i].time > before)
 			continue;
@@ -918,17 +1410,18 @@ choose(struct ctx *x, int64_t before, struct bfile *out)
 				tried = true;
 		if (tried)
 			continue;
-		if (file_check(v[i].path, true, true, why, sizeof(why)) == 0) {
-			*out = v[i];
+		if (cand_check(x, &v[i], false, r, nr, t0, out, why,
+		    sizeof(why)) == 0) {
 			free(v);
+			free(r);
 			return 0;
 		}
-		bt_event(x->st, "WARNING", "backup_bad", NULL, NULL,
-		    json_pack("{s:s}", "file", v[i].name),
-		    "backup %s fails integrity_check, skipped: %s", v[i].name,
-		    why);
+		bt_event(x->dry ? NULL : x->st, "WARNING", "backup_bad", NULL,
+		    NULL, json_pack("{s:s}", "file", v[i].name),
+		    "backup %s skipped: it %s", v[i].name, why);
 	}
 	free(v);
+	free(r);
 	return BT_EX_NOINPUT;
 }
 
@@ -995,6 +1488,7 @@ newest(sqlite3 *db)
 static int
 run_test_restore(struct ctx *x)
 {
+	struct cand c;
 	struct bfile b;
 	char scratch[PATH_MAX], err[BT_ERRLEN], why[BT_ERRLEN], ts[32];
 	sqlite3 *src = NULL, *live = NULL, *res = NULL;
@@ -1005,12 +1499,13 @@ run_test_restore(struct ctx *x)
 	bool ok = true;
 	int rc;
 
-	if ((rc = choose(x, INT64_MAX, &b)) != 0) {
+	if ((rc = choose(x, INT64_MAX, &c)) != 0) {
 		bt_event(x->st, "CRITICAL", "test_restore", NULL, NULL, NULL,
-		    "restore test: no backup in %s passes integrity_check",
-		    x->bdir);
+		    "restore test: no backup in %s passes the checks of a "
+		    "restore", x->bdir);
 		return rc == BT_EX_NOINPUT ? BT_EX_FOUND : rc;
 	}
+	b = c.b;
 	snprintf(scratch, sizeof(scratch), "%s/.test_restore.db.tmp", x->bdir);
 	if ((rc = db_open(b.path, SQLITE_OPEN_READONLY, true, &src, err)) != 0 ||
 	    (rc = copy_db(src, scratch, err)) != 0) {
@@ -1249,14 +1744,15 @@ aside_name(const char *base, const char *tag, char *out, size_t len)
 /*
  * The partial copies a killed restore leaves next to the store: the
  * aside copy's NAME.damaged-*.tmp or NAME.before-rollback-*.tmp (and
- * their -wal.tmp) and .restore.tmp.  Called with db/LOCKED and the write
- * lock held: no other restore can be writing them.
+ * their -wal.tmp), a salvage's NAME.salvage-*.tmp and .restore.tmp.
+ * Called with db/LOCKED and the write lock held: no other restore can
+ * be writing them.
  */
 static void
 sweep_store_tmp(const char *store)
 {
-	char dir[PATH_MAX], pre1[PATH_MAX], pre2[PATH_MAX];
-	const char *base = store, *prefix[4];
+	char dir[PATH_MAX], pre1[PATH_MAX], pre2[PATH_MAX], pre3[PATH_MAX];
+	const char *base = store, *prefix[5];
 	char *s;
 
 	snprintf(dir, sizeof(dir), "%s", store);
@@ -1267,10 +1763,12 @@ sweep_store_tmp(const char *store)
 		snprintf(dir, sizeof(dir), ".");
 	snprintf(pre1, sizeof(pre1), "%s.damaged-", base);
 	snprintf(pre2, sizeof(pre2), "%s.before-rollback-", base);
+	snprintf(pre3, sizeof(pre3), "%s.salvage-", base);
 	prefix[0] = pre1;
 	prefix[1] = pre2;
-	prefix[2] = ".restore.tmp";
-	prefix[3] = NULL;
+	prefix[2] = pre3;
+	prefix[3] = ".restore.tmp";
+	prefix[4] = NULL;
 	sweep_tmp(dir, prefix);
 }
 
@@ -1537,27 +2035,372 @@ trades_newest(sqlite3 *db)
 }
 
 /*
- * Tables bt-fetch cannot refill: all but bt's own.  The indicator table
- * follows the candles; sentiment and macro rows come again with the next
- * --source runs (sentiment within Binance's 30 days, macro BT_MACRO_DAYS).
+ * Tables bt-fetch cannot refill: all but bt's own (own_tables).  The
+ * indicator table follows the candles; sentiment and macro rows come
+ * again with the next --source runs (sentiment within Binance's 30
+ * days, macro BT_MACRO_DAYS).  Those of the restored store and those
+ * the live store had before (`live', NULL when it did not read): a
+ * table the backup lacks is lost whole.
  */
 static json_t *
-lost_tables(sqlite3 *db)
+lost_tables(sqlite3 *db, json_t *live)
 {
 	sqlite3_stmt *s;
-	json_t *a = json_array();
+	json_t *a = json_array(), *v;
+	const char *name;
+	size_t i, j;
 
 	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE "
-	    "type='table' AND name NOT IN ('bt_meta','pairs','candles',"
-	    "'ind','ind_state','sent_series','sent_values','macro_data') AND "
-	    "name NOT LIKE 'sqlite_%' ORDER BY name", -1, &s, NULL) !=
-	    SQLITE_OK)
-		return a;
-	while (sqlite3_step(s) == SQLITE_ROW)
-		json_array_append_new(a, json_string((const char *)
-		    sqlite3_column_text(s, 0)));
-	sqlite3_finalize(s);
+	    "type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name", -1, &s,
+	    NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW)
+			if ((name = (const char *)sqlite3_column_text(s, 0)) !=
+			    NULL && !own_table(name))
+				json_array_append_new(a, json_string(name));
+		sqlite3_finalize(s);
+	}
+	json_array_foreach(live, i, v) {
+		for (j = 0; j < json_array_size(a); j++)
+			if (json_equal(json_array_get(a, j), v))
+				break;
+		if (j == json_array_size(a))
+			json_array_append(a, v);
+	}
 	return a;
+}
+
+/* ------------------------------------------ comparing with the live store */
+
+/*
+ * What the live store still reads before a restore: the tables bt
+ * cannot rebuild, and the candles a restore from the candidate would
+ * lose for good (see compare_live).
+ */
+struct live {
+	bool	 opens;
+	json_t	*tables;	/* of its tables, those bt cannot rebuild */
+	json_t	*missing;	/* of those, the ones the backup lacks */
+	int64_t	 candles;	/* candles it reads that no re-fetch brings */
+};
+
+static void
+live_free(struct live *lv)
+{
+	json_decref(lv->tables);
+	json_decref(lv->missing);
+	lv->tables = lv->missing = NULL;
+}
+
+/*
+ * Opens the live store to read it: read-only, or, when what a killed
+ * writer left needs a writer (a WAL index to rebuild, a hot journal),
+ * read-write only to read and without a checkpoint at close, as bt(7)
+ * says a reader does.  -1 when it does not open or read.
+ */
+static int
+live_open(const char *path, sqlite3 **db)
+{
+	char err[BT_ERRLEN];
+	int rc;
+
+	*db = NULL;
+	if (access(path, F_OK) == -1)
+		return -1;
+	if (db_open(path, SQLITE_OPEN_READONLY, false, db, err) == 0) {
+		rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_schema",
+		    NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		sqlite3_close(*db);
+		*db = NULL;
+		if (rc != SQLITE_READONLY_RECOVERY &&
+		    rc != SQLITE_READONLY_CANTINIT &&
+		    rc != SQLITE_READONLY_ROLLBACK)
+			return -1;
+	}
+	if (db_open(path, SQLITE_OPEN_READWRITE, false, db, err) != 0)
+		return -1;
+	sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (sqlite3_exec(*db, "SELECT count(*) FROM sqlite_schema", NULL,
+	    NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Candles of a pair with slot <= max that db still reads.  A damaged
+ * page ends a scan, so where count(*) fails the rows on each side of
+ * the damage are counted, forwards and backwards: the undamaged part.
+ */
+static int64_t
+live_count(sqlite3 *db, int64_t pair, int64_t max)
+{
+	static const char *const q[] = {
+	    "SELECT count(*) FROM candles WHERE pair=?1 AND slot<=?2",
+	    "SELECT 1 FROM candles WHERE pair=?1 AND slot<=?2 "
+	    "ORDER BY slot, xo",
+	    "SELECT 1 FROM candles WHERE pair=?1 AND slot<=?2 "
+	    "ORDER BY slot DESC, xo DESC" };
+	sqlite3_stmt *s;
+	int64_t n = 0;
+	int i, rc = SQLITE_ERROR;
+
+	for (i = 0; i < 3; i++) {
+		if (sqlite3_prepare_v2(db, q[i], -1, &s, NULL) != SQLITE_OK)
+			return n;
+		sqlite3_bind_int64(s, 1, pair);
+		sqlite3_bind_int64(s, 2, max);
+		if (i == 0) {
+			if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+				n = sqlite3_column_int64(s, 0);
+		} else
+			while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+				n++;
+		sqlite3_finalize(s);
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			return n;
+	}
+	return n;
+}
+
+/* Is (symbol, tf) configured, so that a restore's gap records cover it? */
+static bool
+configured(const char *sym, const char *tf)
+{
+	char **syms, **tfs;
+	int nsyms, ntfs, i;
+	bool a = false, b = false;
+
+	nsyms = bt_conf_list("BT_SYMBOLS", &syms);
+	ntfs = bt_conf_list("BT_TIMEFRAMES", &tfs);
+	for (i = 0; i < nsyms; i++)
+		a = a || strcmp(syms[i], sym) == 0;
+	for (i = 0; i < ntfs; i++)
+		b = b || strcmp(tfs[i], tf) == 0;
+	bt_list_free(syms, nsyms);
+	bt_list_free(tfs, ntfs);
+	return a && b;
+}
+
+/*
+ * The live store's candles that a restore from `cand' followed by
+ * `bt-fetch --gaps' would not bring back: of each pair, those up to the
+ * backup's newest candle of that pair (the gap records re-fetch the
+ * rest); of a pair the backup lacks, those older than BT_SINCE_DAYS, or
+ * all of them when the pair is not configured (the gap records cover a
+ * configured pair's BT_SINCE_DAYS only).  -1 when its pairs do not read.
+ */
+static int64_t
+live_candles(sqlite3 *db, const char *cand)
+{
+	sqlite3_stmt *s, *q = NULL;
+	sqlite3 *cd = NULL;
+	char err[BT_ERRLEN];
+	const char *sym, *tf;
+	int64_t n = 0, iv, max, from, now = bt_now_ms();
+
+	if (db_open(cand, SQLITE_OPEN_READONLY, true, &cd, err) != 0 ||
+	    sqlite3_prepare_v2(cd, "SELECT (SELECT slot*p.iv+xo FROM candles "
+	    "WHERE pair=p.id ORDER BY slot DESC, xo DESC LIMIT 1) FROM pairs p "
+	    "WHERE p.symbol=?1 AND p.tf=?2", -1, &q, NULL) != SQLITE_OK) {
+		sqlite3_close(cd);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT id, symbol, tf, iv FROM pairs "
+	    "ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		sqlite3_close(cd);
+		return -1;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		sym = (const char *)sqlite3_column_text(s, 1);
+		tf = (const char *)sqlite3_column_text(s, 2);
+		if ((iv = sqlite3_column_int64(s, 3)) <= 0 || sym == NULL ||
+		    tf == NULL)
+			continue;
+		sqlite3_bind_text(q, 1, sym, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 2, tf, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(q) == SQLITE_ROW &&
+		    sqlite3_column_type(q, 0) != SQLITE_NULL)
+			max = sqlite3_column_int64(q, 0) / iv;
+		else if (configured(sym, tf)) {
+			from = now - bt_conf_long("BT_SINCE_DAYS") * 86400000LL;
+			max = from / iv - 1;
+		} else
+			max = INT64_MAX;
+		sqlite3_reset(q);
+		n += live_count(db, sqlite3_column_int64(s, 0), max);
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(q);
+	sqlite3_close(cd);
+	return n;
+}
+
+/*
+ * A restore from `c' must not lose for good what the live store still
+ * holds.  1, with why, when the backup lacks a table of the live store
+ * that bt cannot rebuild (the live trader's trades), or holds fewer
+ * than RESTORE_MIN_SHARE of the candles it would lose (live_candles);
+ * else 0.  A live store that does not open has nothing to compare.
+ * Fills *lv for lost_tables and the events.
+ */
+#define RESTORE_MIN_SHARE	0.9
+
+static int
+compare_live(struct ctx *x, const struct cand *c, struct live *lv,
+    char *why, size_t len)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	struct bt_buf m = { 0 };
+	const char *name;
+	size_t i;
+
+	lv->opens = false;
+	lv->tables = json_array();
+	lv->missing = json_array();
+	lv->candles = -1;
+	if (live_open(x->store, &db) != 0)
+		return 0;
+	lv->opens = true;
+	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE "
+	    "type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name", -1, &s,
+	    NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			name = (const char *)sqlite3_column_text(s, 0);
+			if (name == NULL || own_table(name))
+				continue;
+			json_array_append_new(lv->tables, json_string(name));
+			if (!in_list(c->f.tables, name))
+				json_array_append_new(lv->missing,
+				    json_string(name));
+		}
+		sqlite3_finalize(s);
+	}
+	lv->candles = live_candles(db, c->b.path);
+	sqlite3_close(db);
+	if (json_array_size(lv->missing) > 0) {
+		bt_buf_printf(&m, "it lacks the live store's table%s ",
+		    json_array_size(lv->missing) > 1 ? "s" : "");
+		for (i = 0; i < json_array_size(lv->missing); i++)
+			bt_buf_printf(&m, "%s%s", i ? ", " : "",
+			    json_string_value(json_array_get(lv->missing, i)));
+	}
+	if (lv->candles > 0 &&
+	    (double)c->f.candles < RESTORE_MIN_SHARE * (double)lv->candles)
+		bt_buf_printf(&m, "%sit holds %lld candles, fewer than %.0f%% "
+		    "of the %lld the live store still reads up to the backup's "
+		    "restore point, which no re-fetch would bring back",
+		    m.len ? "; " : "", (long long)c->f.candles,
+		    RESTORE_MIN_SHARE * 100, (long long)lv->candles);
+	if (m.len == 0)
+		return 0;
+	snprintf(why, len, "%s", m.p);
+	bt_buf_free(&m);
+	return 1;
+}
+
+/* ------------------------------------------- the copies set aside */
+
+/*
+ * Records a copy of the damaged store that a restore is about to set
+ * aside, before it exists: so every whole copy is known, even when the
+ * restore is killed right after making it.
+ */
+static void
+aside_record(struct ctx *x, const char *path)
+{
+	sqlite3_stmt *s;
+	char err[BT_ERRLEN];
+	int rc;
+
+	if (x->st == NULL || bt_begin(x->st, err) != 0)
+		return;
+	if ((s = bt_stmt(x->st, "INSERT OR IGNORE INTO asides(path, kind, "
+	    "made) VALUES (?1, 'damaged', ?2)", err)) == NULL) {
+		bt_rollback(x->st);
+		return;
+	}
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, bt_now_ms());
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		bt_warnx("asides: %s", sqlite3_errmsg(x->st));
+		bt_rollback(x->st);
+	} else if (bt_commit(x->st, err) != 0)
+		bt_warnx("asides: %s", err);
+}
+
+/*
+ * After a successful restore: the newest BT_RESTORE_KEEP_DAMAGED copies
+ * that restores recorded stay; each older one goes, with its -wal, -shm
+ * and .moved files.  Files bt did not record are never deleted.
+ */
+static void
+aside_rotate(struct ctx *x)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", ".moved",
+	    ".moved-wal", ".moved-shm" };
+	sqlite3_stmt *s, *d;
+	char err[BT_ERRLEN], p[PATH_MAX], **old = NULL;
+	long keepn = bt_conf_long("BT_RESTORE_KEEP_DAMAGED"), n = 0;
+	size_t nold = 0, i, j;
+	bool gone;
+	json_t *rec;
+
+	if (x->st == NULL || bt_begin(x->st, err) != 0)
+		return;
+	if ((s = bt_stmt(x->st, "SELECT path FROM asides WHERE kind='damaged' "
+	    "ORDER BY made DESC, rowid DESC", err)) == NULL ||
+	    (d = bt_stmt(x->st, "DELETE FROM asides WHERE path=?1", err)) ==
+	    NULL) {
+		bt_rollback(x->st);
+		return;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW)
+		if (n++ >= keepn && sqlite3_column_text(s, 0) != NULL) {
+			if ((old = realloc(old, (nold + 1) * sizeof(*old))) ==
+			    NULL || (old[nold++] = strdup((const char *)
+			    sqlite3_column_text(s, 0))) == NULL)
+				abort();
+		}
+	sqlite3_reset(s);
+	for (j = 0; j < nold; j++) {
+		gone = true;
+		for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+			snprintf(p, sizeof(p), "%s%s", old[j], sfx[i]);
+			if (unlink(p) == -1 && errno != ENOENT) {
+				bt_warnx("unlink %s: %s", p, strerror(errno));
+				gone = false;
+			}
+		}
+		if (gone) {
+			sqlite3_bind_text(d, 1, old[j], -1, SQLITE_STATIC);
+			sqlite3_step(d);
+			sqlite3_reset(d);
+			sqlite3_clear_bindings(d);
+			if (!x->quiet) {
+				rec = bt_rec("rotate");
+				json_object_set_new(rec, "deleted",
+				    json_string(old[j]));
+				json_object_set_new(rec, "kind",
+				    json_string("damaged"));
+				bt_emit(rec);
+			}
+		}
+		free(old[j]);
+	}
+	free(old);
+	if (bt_commit(x->st, err) != 0)
+		bt_warnx("asides: %s", err);
+	else if (nold > 0 && bt_fsync_dir(x->store, err) == -1)
+		bt_warnx("%s", err);
 }
 
 /*
@@ -1637,22 +2480,56 @@ after_restore(struct ctx *x, sqlite3 *db)
 	return gaps;
 }
 
+/*
+ * Salvages what the damaged file `from' still reads of the `lost'
+ * tables into a new NAME.salvage-STAMP next to the store, through a
+ * .tmp name (a killed salvage leaves only that, which the next restore
+ * removes).  Sets `out' to the file ("" when nothing came back).
+ */
+static void
+salvage_into(struct ctx *x, const char *from, json_t *lost, char *out,
+    size_t len, const char **how)
+{
+	char tmp[PATH_MAX], err[BT_ERRLEN];
+
+	aside_name(x->store, "salvage", out, len);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+	if (salvage(from, tmp, lost, how, err) != 0) {
+		bt_warnx("salvage: %s", err);
+		unlink(tmp);
+		out[0] = '\0';
+		return;
+	}
+	if (rename(tmp, out) == -1) {
+		bt_warnx("salvage: rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		out[0] = '\0';
+	} else if (bt_fsync_dir(out, err) == -1)
+		bt_warnx("salvage: %s", err);
+}
+
 static int
 run_restore(struct ctx *x)
 {
 	struct lockinfo li;
-	struct bfile b, sb;
+	struct cand c;
+	struct live lv = { 0 };
+	struct cand sc;
+	struct brec *r;
+	size_t nr;
+	int64_t t0;
 	char why[BT_ERRLEN], err[BT_ERRLEN], aside[PATH_MAX], ts[32];
-	char salv[PATH_MAX], src_salv[PATH_MAX], *s;
+	char salv[PATH_MAX], src_salv[PATH_MAX], forced[BT_ERRLEN];
 	const char *op = x->mode == M_ROLLBACK ? "rollback" : "restore";
 	const char *method = "none", *how = "copy";
-	bool copied = false, takeover = false, opens;
+	bool copied = false, takeover = false, opens, trades = false;
 	int64_t before = INT64_MAX, tnew = -1, nsalv = -1;
 	json_t *gaps, *lost, *g, *rec;
 	sqlite3 *db = NULL;
 	size_t i;
 	int rc;
 
+	memset(&c, 0, sizeof(c));
 	if (x->mode == M_ROLLBACK)
 		before = bt_now_ms() - x->hours * 3600000LL;
 	/* 1. The live trader must be down, unless forced. */
@@ -1672,12 +2549,12 @@ run_restore(struct ctx *x)
 		    li.op, li.pid, li.started);
 		return BT_EX_TEMPFAIL;
 	}
-	/* 3. No bt writer may be inside a write. */
-	if (!x->force && bt_conf_set("BT_WRITE_LOCK_WAIT", "0", err) != 0)
-		return BT_EX_SOFTWARE;
+	/*
+	 * 3. No bt writer may be inside a write: main() took run/write.lock
+	 * before anything else (restore_wlock), so this only nests.
+	 */
 	if ((rc = bt_wlock(err)) != 0) {
-		bt_warnx("%s%s", err, x->force ? "" : "; a bt writer is "
-		    "writing: try again (or --force waits for it)");
+		bt_warnx("%s", err);
 		return rc;
 	}
 	if (read_lock(&li)) {
@@ -1689,30 +2566,57 @@ run_restore(struct ctx *x)
 		}
 		takeover = true;
 	}
-	/* 4. The backup to restore. */
-	if ((rc = choose(x, before, &b)) != 0) {
+	/* 4. The backup to restore: the newest that passes every check. */
+	if ((rc = choose(x, before, &c)) != 0) {
 		if (rc == BT_EX_NOINPUT)
 			bt_event(x->dry ? NULL : x->st, "CRITICAL", op, NULL,
 			    NULL, NULL, "%s impossible: no backup%s in %s "
-			    "passes integrity_check; the store is untouched",
-			    op, x->mode == M_ROLLBACK ? " old enough" : "",
+			    "passes the checks (bt-backup(1), WHAT A RESTORE "
+			    "ACCEPTS); the store is untouched", op,
+			    x->mode == M_ROLLBACK ? " old enough" : "",
 			    x->bdir);
 		bt_wunlock();
 		return rc;
 	}
+	/* 5. Nothing the live store holds may be lost for good. */
+	forced[0] = '\0';
+	if (compare_live(x, &c, &lv, why, sizeof(why)) != 0) {
+		rec = json_pack("{s:s, s:O, s:I, s:I}", "backup", c.b.name,
+		    "missing_tables", lv.missing, "backup_candles",
+		    (json_int_t)c.f.candles, "live_candles",
+		    (json_int_t)lv.candles);
+		if (!x->force) {
+			bt_event(x->dry ? NULL : x->st, "CRITICAL",
+			    "restore_refused", NULL, NULL, rec, "%s from %s "
+			    "refused: %s; the store is untouched (--force "
+			    "restores it regardless)", op, c.b.name, why);
+			live_free(&lv);
+			bt_wunlock();
+			return BT_EX_DATAERR;
+		}
+		snprintf(forced, sizeof(forced), "%s", why);
+		bt_event(x->dry ? NULL : x->st, "WARNING", "restore_forced",
+		    NULL, NULL, rec, "--force: %s from %s goes on although %s",
+		    op, c.b.name, why);
+	}
 	if (x->dry) {
 		rec = bt_rec("plan");
 		json_object_set_new(rec, "op", json_string(op));
-		json_object_set_new(rec, "backup", json_string(b.name));
+		json_object_set_new(rec, "backup", json_string(c.b.name));
 		json_object_set_new(rec, "restore_point",
-		    json_string(bt_fmt_time(b.time, ts)));
+		    json_string(bt_fmt_time(c.b.time, ts)));
+		json_object_set_new(rec, "recorded", json_boolean(c.recorded));
+		if (forced[0] != '\0')
+			json_object_set_new(rec, "forced", json_string(forced));
 		bt_emit(rec);
+		live_free(&lv);
 		bt_wunlock();
 		return 0;
 	}
-	/* 5. db/LOCKED: every writer of the store now exits 75. */
+	/* 6. db/LOCKED: every writer of the store now exits 75. */
 	if ((rc = write_lock(x, takeover ? li.damaged : NULL, err)) != 0) {
 		bt_warnx("%s", err);
+		live_free(&lv);
 		bt_wunlock();
 		return rc;
 	}
@@ -1723,17 +2627,32 @@ run_restore(struct ctx *x)
 		    li.pid);
 	/* A restore killed before: its partial copies, never a whole file. */
 	sweep_store_tmp(x->store);
-	/* 6. The current file aside, never deleted. */
-	aside_name(x->store, x->mode == M_ROLLBACK ? "before-rollback" :
-	    "damaged", aside, sizeof(aside));
+	/* 7. The current file aside; only aside_rotate() deletes one. */
 	opens = false;
-	if (access(x->store, F_OK) == 0) {
-		if (db_open(x->store, SQLITE_OPEN_READONLY, false, &db, err) ==
-		    0) {
-			opens = sqlite3_exec(db, "SELECT count(*) FROM "
-			    "sqlite_schema", NULL, NULL, NULL) == SQLITE_OK;
-			sqlite3_close(db);
-			db = NULL;
+	if (takeover && li.damaged[0] != '\0' && access(li.damaged, F_OK) ==
+	    0) {
+		/*
+		 * db/LOCKED names a copy only once it is whole, and the
+		 * store may since be half restored: that copy is the
+		 * damaged file, and no second one is made.
+		 */
+		snprintf(aside, sizeof(aside), "%s", li.damaged);
+		copied = true;
+	} else {
+		aside_name(x->store, x->mode == M_ROLLBACK ?
+		    "before-rollback" : "damaged", aside, sizeof(aside));
+		if (access(x->store, F_OK) == 0) {
+			if (db_open(x->store, SQLITE_OPEN_READONLY, false, &db,
+			    err) == 0) {
+				opens = sqlite3_exec(db, "SELECT count(*) FROM "
+				    "sqlite_schema", NULL, NULL, NULL) ==
+				    SQLITE_OK;
+				sqlite3_close(db);
+				db = NULL;
+			}
+			/* Recorded first: a kill cannot leave one unknown. */
+			if (x->mode == M_RESTORE)
+				aside_record(x, aside);
 		}
 		if (opens) {
 			char wal[PATH_MAX], awal[PATH_MAX];
@@ -1752,14 +2671,14 @@ run_restore(struct ctx *x)
 	    opens ? "" : aside);
 	if ((rc = write_lock(x, src_salv, err)) != 0)
 		goto fail;
-	/* 7. The restore itself. */
-	if ((rc = restore_file(b.path, x->store, aside, copied, &method,
+	/* 8. The restore itself. */
+	if ((rc = restore_file(c.b.path, x->store, aside, copied, &method,
 	    err)) != 0)
 		goto fail;
 	if (!copied && strcmp(method, "rename") == 0 && !(takeover &&
 	    li.damaged[0]))
 		snprintf(src_salv, sizeof(src_salv), "%s", aside);
-	/* 8. REINDEX, then integrity_check before anyone may write. */
+	/* 9. REINDEX, then integrity_check before anyone may write. */
 	if ((rc = db_open(x->store, SQLITE_OPEN_READWRITE, false, &db, err))
 	    != 0)
 		goto fail;
@@ -1772,24 +2691,26 @@ run_restore(struct ctx *x)
 		rc = BT_EX_IOERR;
 		goto fail;
 	}
-	/* 9. The state file, only when asked. */
+	/* 10. The state file, only when asked. */
 	if (x->state) {
 		struct bfile *v;
 		size_t n;
 		const char *m2;
 		if (list_backups(x, 2, &v, &n) == 0) {
+			recs_load(x, &r, &nr, &t0);
+			recs_apply(v, n, r, nr);
 			for (i = 0; i < n; i++)
-				if (v[i].time <= before && file_check(v[i].path,
-				    true, true, why, sizeof(why)) == 0)
+				if (v[i].time <= before && cand_check(x, &v[i],
+				    true, r, nr, t0, &sc, why, sizeof(why)) == 0)
 					break;
+			free(r);
 			if (i < n) {
-				sb = v[i];
 				bt_close(x->st);
 				x->st = NULL;
 				aside_name(x->statepath, "before-restore",
 				    salv, sizeof(salv));
 				if (copy_raw(x->statepath, salv, 0600, err) != 0 ||
-				    restore_file(sb.path, x->statepath, salv,
+				    restore_file(v[i].path, x->statepath, salv,
 				    true, &m2, err) != 0)
 					bt_warnx("state file not restored: %s",
 					    err);
@@ -1803,40 +2724,35 @@ run_restore(struct ctx *x)
 			free(v);
 		}
 	}
-	/* 10. What is lost, and what can be salvaged from it. */
-	lost = lost_tables(db);
+	/* 11. What is lost, and what can be salvaged from it. */
+	lost = lost_tables(db, lv.tables);
 	tnew = trades_newest(db);
 	salv[0] = '\0';
 	for (i = 0; i < json_array_size(lost); i++)
-		if (strcmp(json_string_value(json_array_get(lost, i)),
-		    "trades") == 0 && src_salv[0] != '\0' &&
-		    access(src_salv, F_OK) == 0) {
-			if (x->mode == M_ROLLBACK) {
-				/* The file set aside is healthy: all there. */
-				snprintf(salv, sizeof(salv), "%s", src_salv);
-				nsalv = trades_after(salv, false, tnew);
-			} else {
-				snprintf(salv, sizeof(salv), "%s", x->store);
-				if ((s = strrchr(salv, '/')) != NULL)
-					*s = '\0';
-				aside_name(x->store, "salvage", salv,
-				    sizeof(salv));
-				if (salvage(src_salv, salv, lost, &how, err)
-				    != 0) {
-					bt_warnx("salvage: %s", err);
-					unlink(salv);
-				}
-				nsalv = trades_after(salv, false, tnew);
-			}
-		}
+		trades = trades || strcmp(json_string_value(json_array_get(lost,
+		    i)), "trades") == 0;
+	if (json_array_size(lost) > 0 && src_salv[0] != '\0' &&
+	    access(src_salv, F_OK) == 0) {
+		if (x->mode == M_ROLLBACK)
+			/* The file set aside is healthy: all there. */
+			snprintf(salv, sizeof(salv), "%s", src_salv);
+		else
+			salvage_into(x, src_salv, lost, salv, sizeof(salv),
+			    &how);
+		if (trades && salv[0] != '\0')
+			nsalv = trades_after(salv, false, tnew);
+	}
 	gaps = after_restore(x, db);
 	bt_close(db);
 	db = NULL;
-	/* 11. Recorded, unlocked, and only then the records to re-fetch. */
-	rec = json_pack("{s:s, s:s, s:I, s:s, s:s, s:O}", "backup", b.name,
-	    "restore_point", bt_fmt_time(b.time, ts), "restore_point_ms",
-	    (json_int_t)b.time, "method", method, "set_aside", copied ? aside :
+	/* 12. Recorded, unlocked, and only then the records to re-fetch. */
+	rec = json_pack("{s:s, s:s, s:I, s:b, s:s, s:s, s:O}", "backup",
+	    c.b.name, "restore_point", bt_fmt_time(c.b.time, ts),
+	    "restore_point_ms", (json_int_t)c.b.time, "recorded", c.recorded,
+	    "method", method, "set_aside", copied ? aside :
 	    strcmp(method, "rename") == 0 ? aside : "", "lost_tables", lost);
+	if (forced[0] != '\0')
+		json_object_set_new(rec, "forced", json_string(forced));
 	if (salv[0] != '\0') {
 		json_object_set_new(rec, "salvage", json_string(salv));
 		json_object_set_new(rec, "salvaged_by", json_string(how));
@@ -1846,8 +2762,14 @@ run_restore(struct ctx *x)
 		struct bt_buf m = { 0 };
 		bt_buf_printf(&m, "store %s from %s (restore point %s); "
 		    "candles since then are re-fetched by bt-fetch --gaps",
-		    x->mode == M_ROLLBACK ? "rolled back" : "restored", b.name,
+		    x->mode == M_ROLLBACK ? "rolled back" : "restored", c.b.name,
 		    ts);
+		if (!c.recorded)
+			bt_buf_printf(&m, "; the backup has no record of "
+			    "bt-backup (taken before bt recorded its backups) "
+			    "and passed every other check");
+		if (forced[0] != '\0')
+			bt_buf_printf(&m, "; forced although %s", forced);
 		if (json_array_size(lost) > 0) {
 			bt_buf_printf(&m, "; rows written after %s to ", ts);
 			for (i = 0; i < json_array_size(lost); i++)
@@ -1861,14 +2783,23 @@ run_restore(struct ctx *x)
 			    salv, x->mode == M_ROLLBACK ? "the file set aside" :
 			    "salvaged from the damaged file, suspect");
 		else if (salv[0] != '\0')
-			bt_buf_printf(&m, "; nothing of trades could be "
-			    "salvaged from %s", src_salv);
+			bt_buf_printf(&m, "; what %s still reads of those "
+			    "tables is in %s (suspect; review before merging)",
+			    src_salv, salv);
+		else if (json_array_size(lost) > 0 && src_salv[0] != '\0')
+			bt_buf_printf(&m, "; nothing of %s could be salvaged "
+			    "from %s", trades ? "trades" : "those tables",
+			    src_salv);
 		bt_event(x->st, "CRITICAL", op, NULL, NULL, rec, "%s", m.p);
 		bt_buf_free(&m);
 	}
 	json_decref(lost);
+	live_free(&lv);
 	if ((rc = remove_lock(err)) != 0)
 		bt_warnx("%s", err);
+	/* 13. The store is good again: the oldest damaged copies may go. */
+	if (rc == 0 && x->mode == M_RESTORE)
+		aside_rotate(x);
 	bt_wunlock();
 	json_array_foreach(gaps, i, g) {
 		if (json_object_get(g, "from") == NULL)
@@ -1883,10 +2814,40 @@ run_restore(struct ctx *x)
 fail:
 	/* db/LOCKED stays: the store is not known good. */
 	bt_close(db);
+	live_free(&lv);
 	bt_event(x->st, "CRITICAL", op, NULL, NULL, json_pack("{s:s}",
-	    "backup", b.name), "%s from %s failed, db/LOCKED left in place: "
-	    "%s", op, b.name, err);
+	    "backup", c.b.name), "%s from %s failed, db/LOCKED left in place: "
+	    "%s", op, c.b.name, err);
 	bt_wunlock();
+	return rc;
+}
+
+/*
+ * A restore or rollback takes run/write.lock before anything else, the
+ * state file's writes included, and holds it to the end.  Without
+ * --force it refuses at once (75) while a writer holds it, as -n does;
+ * with --force it waits up to BT_WRITE_LOCK_WAIT.
+ */
+static int
+restore_wlock(struct ctx *x)
+{
+	char err[BT_ERRLEN];
+	int rc;
+
+	if (!x->force && bt_conf_set("BT_WRITE_LOCK_WAIT", "0", err) != 0) {
+		bt_warnx("%s", err);
+		return BT_EX_SOFTWARE;
+	}
+	if ((rc = bt_wlock(err)) == 0)
+		return 0;
+	bt_warnx("%s%s", err, x->force || rc != BT_EX_TEMPFAIL ? "" :
+	    "; a writer is writing: try again (or --force waits for it)");
+	if (rc == BT_EX_TEMPFAIL)
+		/* Printed only: the state file is written under that lock. */
+		bt_event(NULL, "WARNING", "restore_refused", NULL, NULL, NULL,
+		    "%s refused: run/write.lock is held by a writer; the store "
+		    "is untouched", x->mode == M_ROLLBACK ? "rollback" :
+		    "restore");
 	return rc;
 }
 
@@ -2009,6 +2970,9 @@ main(int argc, char *argv[])
 	x.store = bt_store_path();
 	x.statepath = bt_state_path();
 	x.bdir = bt_path("backups");
+	if ((x.mode == M_RESTORE || x.mode == M_ROLLBACK) &&
+	    (rc = restore_wlock(&x)) != 0)
+		goto out;
 
 	/* Only a restore or rollback may work while db/LOCKED is there. */
 	if (x.mode != M_RESTORE && x.mode != M_ROLLBACK &&
@@ -2083,6 +3047,7 @@ main(int argc, char *argv[])
 		bt_warnx("%s", err);
 out:
 	bt_close(x.st);
+	bt_wunlock();	/* restore_wlock()'s, if taken */
 	free(x.store);
 	free(x.statepath);
 	free(x.bdir);

@@ -249,6 +249,8 @@ static struct key keys[] = {
 	    "a command that ships a weekly backup off the machine"),
 	KEY("BT_SQLITE3", K_PATH, "sqlite3", 0, 0, B,
 	    "the sqlite3 shell used for salvage"),
+	KEY("BT_RESTORE_KEEP_DAMAGED", K_INT, "2", 1, 1000, B,
+	    "damaged copies a restore keeps; older ones go after a restore"),
 	SECTION("How bt sees the live trader",
 	"BT_TRADER_PIDFILE", K_PATH, "", 0, 0, B | W,
 	    "the live trader's pid file"),

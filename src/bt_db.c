@@ -565,14 +565,33 @@ static const char *state_v2 =
 	"UPDATE bt_meta SET value=2 WHERE key='schema_version';";
 
 /*
- * Version 3 (issue 16): every message bt-digest tried, with its text, and
- * whether Telegram took it, so `bt-digest --today' can say what went out
- * and what was refused.  Rows from before keep only their head.
+ * Version 3.  Issue 16: every message bt-digest tried, with its text,
+ * and whether Telegram took it, so `bt-digest --today' can say what went
+ * out and what was refused (rows from before keep only their head).
+ * Issue 15: what bt-backup wrote, so that a restore can tell a backup bt
+ * took from a foreign file (bt-backup(1), "What a restore accepts"), and
+ * the copies a restore set aside, so that it deletes only the oldest of
+ * its own.  `tables' is the backup's sorted, comma-separated table list;
+ * first_open and last_open are NULL for a backup without candles, and
+ * every candle column is NULL for a state file's backup.
  */
 static const char *state_v3 =
 	"ALTER TABLE sends ADD COLUMN text TEXT;"
 	"ALTER TABLE sends ADD COLUMN ok INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE sends ADD COLUMN error TEXT;"
+	"CREATE TABLE backups("
+	"  name TEXT PRIMARY KEY,"
+	"  taken INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  schema_version INTEGER NOT NULL,"
+	"  tables TEXT NOT NULL,"
+	"  candles INTEGER,"
+	"  first_open INTEGER,"
+	"  last_open INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE asides("
+	"  path TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  made INTEGER NOT NULL);"
 	"UPDATE bt_meta SET value=3 WHERE key='schema_version';";
 
 /*
