@@ -21,6 +21,7 @@ O?=		build/obj
 B?=		bin
 
 LIBSRC=		$(sort $(wildcard src/bt_*.c))
+HDRS=		$(wildcard src/bt_*.h)
 LIBOBJ=		$(LIBSRC:src/%.c=$(O)/%.o)
 PROGSRC=	$(sort $(wildcard src/bt-*.c))
 PROGS=		$(PROGSRC:src/%.c=$(B)/%)
@@ -39,7 +40,7 @@ all: $(PROGS) $(O)/gen-conf-example
 
 # etc/bt.conf.example is generated from bt_conf.c's key table, and
 # committed; `make lint' fails when the committed copy is stale.
-$(O)/gen-conf-example: src/gen-conf-example.c src/bt.h $(O)/libbt.a
+$(O)/gen-conf-example: src/gen-conf-example.c $(HDRS) $(O)/libbt.a
 	$(CC) $(CFLAGS) -o $@ src/gen-conf-example.c $(O)/libbt.a $(LDFLAGS) $(LDLIBS)
 
 etc/bt.conf.example: $(O)/gen-conf-example
@@ -50,11 +51,11 @@ $(O)/libbt.a: $(LIBOBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIBOBJ)
 
-$(O)/%.o: src/%.c src/bt.h
+$(O)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(O)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/%: src/%.c src/bt.h $(O)/libbt.a
+$(B)/%: src/%.c $(HDRS) $(O)/libbt.a
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -o $@ $< $(O)/libbt.a $(LDFLAGS) $(LDLIBS)
 

@@ -44,7 +44,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_db.h"
+#include "bt_ind.h"
+#include "bt_indtab.h"
+#include "bt_lock.h"
+#include "bt_migrate.h"
+#include "bt_parse.h"
+#include "bt_state.h"
+#include "bt_store.h"
 
 #define MAXPAR		3
 #define MAXIND		4
@@ -221,7 +229,7 @@ struct run {
 	/* Input. */
 	char		*dbpath;
 	sqlite3		*db;
-	struct bt_ohlc	 ohlc;			/* reused from pair to pair */
+	struct bt_series ohlc;			/* reused from pair to pair */
 	struct src	*srcs;
 	size_t		 nsrc;
 	char		**syms;
@@ -545,7 +553,7 @@ static int
 load_store(struct run *r, const char *sym, struct series *s, char *err)
 {
 	struct bt_pair p;
-	struct bt_ohlc *d = &r->ohlc;
+	struct bt_series *d = &r->ohlc;
 	size_t keep, w0;
 	int64_t to = r->to >= 0 ? r->to : INT64_MAX, lo;
 	bool all = r->warmup < 0 && !r->ex.compat;
@@ -561,12 +569,14 @@ load_store(struct run *r, const char *sym, struct series *s, char *err)
 	if (r->from < 0) {
 		keep = (size_t)r->last + (all || r->ex.compat ? 0 :
 		    (size_t)r->warmup);
-		rc = bt_ohlc_load(r->db, &p, 0, to, all ? 0 : keep, d, err);
+		rc = bt_candles_load(r->db, &p, 0, to, all ? 0 : keep,
+		    BT_LOAD_OHLC, d, err);
 		w0 = d->n > (size_t)r->last ? d->n - (size_t)r->last : 0;
 	} else {
 		lo = r->ex.compat ? r->from : all ? 0 :
 		    r->from - r->warmup * p.iv;
-		rc = bt_ohlc_load(r->db, &p, lo < 0 ? 0 : lo, to, 0, d, err);
+		rc = bt_candles_load(r->db, &p, lo < 0 ? 0 : lo, to, 0,
+		    BT_LOAD_OHLC, d, err);
 		for (w0 = 0; w0 < d->n && d->t[w0] < r->from; w0++)
 			;
 	}
@@ -3188,7 +3198,7 @@ run_free(struct run *r)
 		free(r->res[i].e);
 	}
 	free(r->res);
-	bt_ohlc_free(&r->ohlc);
+	bt_series_free(&r->ohlc);
 	free(r->dbpath);
 	free(job.status_path);
 	free(job.results_path);

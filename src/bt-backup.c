@@ -41,7 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_db.h"
+#include "bt_lock.h"
+#include "bt_migrate.h"
+#include "bt_state.h"
 
 enum mode { M_BACKUP, M_VACUUM, M_VERIFY, M_TEST, M_RESTORE, M_ROLLBACK };
 

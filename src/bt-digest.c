@@ -41,7 +41,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_db.h"
+#include "bt_http.h"
+#include "bt_indtab.h"
+#include "bt_lock.h"
+#include "bt_migrate.h"
+#include "bt_state.h"
+#include "bt_store.h"
 
 #define TG_LIMIT	4096	/* UTF-16 code units per message */
 #define TG_ROOM		(TG_LIMIT - 16)	/* room left for "(i/n) " */

@@ -40,7 +40,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_cov.h"
+#include "bt_db.h"
+#include "bt_http.h"
+#include "bt_indtab.h"
+#include "bt_lock.h"
+#include "bt_market.h"
+#include "bt_migrate.h"
+#include "bt_parse.h"
+#include "bt_state.h"
+#include "bt_store.h"
 
 enum mode { M_UPDATE, M_REPAIR, M_GAPS, M_IMPORT, M_MIGRATE, M_SOURCE,
     M_INDICATORS };

@@ -31,7 +31,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_cov.h"
+#include "bt_db.h"
+#include "bt_indtab.h"
+#include "bt_lock.h"
+#include "bt_migrate.h"
+#include "bt_parse.h"
+#include "bt_state.h"
+#include "bt_store.h"
 
 /* An accepted range: a real exchange outage the operator knows about. */
 struct acc {

@@ -47,7 +47,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_cov.h"
+#include "bt_db.h"
+#include "bt_http.h"
+#include "bt_lock.h"
+#include "bt_migrate.h"
+#include "bt_state.h"
 
 struct ctx {
 	bool		 dry, quiet, verbose;

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt.h"
+#include "bt_conf.h"
 
 enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_LIST, K_DELAYS, K_URL, K_PATH, K_SLOT,
     K_SYMBOLS, K_TFS, K_TIME, K_SECRET };
@@ -904,37 +904,9 @@ bt_conf_double(const char *key)
 }
 
 int
-bt_list_split(const char *s, char ***out)
-{
-	char *copy, *tok, *save = NULL;
-	char **v = NULL;
-	int n = 0;
-
-	if ((copy = strdup(s)) == NULL)
-		abort();
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", \t", &save)) {
-		if ((v = realloc(v, sizeof(*v) * (size_t)(n + 1))) == NULL ||
-		    (v[n++] = strdup(tok)) == NULL)
-			abort();
-	}
-	free(copy);
-	*out = v;
-	return n;
-}
-
-int
 bt_conf_list(const char *key, char ***out)
 {
 	return bt_list_split(bt_conf(key), out);
-}
-
-void
-bt_list_free(char **v, int n)
-{
-	while (n-- > 0)
-		free(v[n]);
-	free(v);
 }
 
 int

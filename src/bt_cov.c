@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_cov.h"
+#include "bt_state.h"
 
 bool
 bt_not_trading(sqlite3 *st, json_t *status, const char *sym)

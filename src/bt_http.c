@@ -14,7 +14,8 @@
 
 #include <curl/curl.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_http.h"
 
 struct bt_http {
 	CURL	*curl;

@@ -24,7 +24,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "bt.h"
+#include "bt_ind.h"
 
 /* ta_utility.h of the bundled TA-Lib: absolute, not scaled to the data. */
 #define TA_EPSILON		(0.00000000000001)

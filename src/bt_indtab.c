@@ -32,7 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_indtab.h"
 
 /* ----------------------------------------------------------------- spec */
 
@@ -561,7 +562,7 @@ bt_ind_update(sqlite3 *db, const struct bt_ind_spec *s,
 {
 	struct states *S;
 	struct cols c;
-	struct bt_ohlc d = { 0 };
+	struct bt_series d = { 0 };
 	struct bt_buf b = { 0 }, sql = { 0 };
 	sqlite3_stmt *st, *ins;
 	double vals[MAXCOLS];
@@ -660,7 +661,8 @@ bt_ind_update(sqlite3 *db, const struct bt_ind_spec *s,
 		from = 0;
 	} else
 		from = last_slot * p->iv + last_xo + 1;
-	if ((rc = bt_ohlc_load(db, p, from, INT64_MAX, 0, &d, err)) != 0)
+	if ((rc = bt_candles_load(db, p, from, INT64_MAX, 0, BT_LOAD_OHLC, &d,
+	    err)) != 0)
 		goto fail;
 	if (!r->full && d.n == 0) {
 		/* Nothing new: nothing written. */
@@ -743,7 +745,7 @@ fail:
 out:
 	bt_buf_free(&b);
 	bt_buf_free(&sql);
-	bt_ohlc_free(&d);
+	bt_series_free(&d);
 	free(S);
 	return rc;
 }

@@ -1,10 +1,18 @@
 /*
- * bt_parse.c - parsers of outside input: Binance kline pages, kline CSV
- * files from data.binance.vision, freqtrade JSON, gap records.
+ * bt_parse.c - every parser of outside input: Binance kline pages, kline
+ * CSV files from data.binance.vision, freqtrade JSON, gap records, and the
+ * market context's answers (Binance's futures statistics and 24 h ticker,
+ * FRED's series/observations).
  *
  * JSON is read with jansson only.  Every parser refuses the whole input
  * on the first bad row and says where and why, so a caller stores all of
- * a page or file, or none of it.
+ * a page or file, or none of it.  Each is fuzzed (tests/fuzz/).
+ *
+ * The market context's answers (binance.md section 3): futures rows are
+ * objects whose times are numbers, or strings of digits in Binance's own
+ * examples, and whose values are decimal strings, small funding rates in
+ * Java's E-notation ("8.4E-7"); FRED's values are strings, "." when
+ * missing.  Every value is kept as the double the decimal rounds to.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt.h"
+#include "bt_parse.h"
 
 /*
  * A page of 1000 klines is 12,000 small jansson values.  Allocating them
@@ -554,4 +562,310 @@ bt_parse_gap(const char *line, struct bt_gap *g, char *err)
 out:
 	json_decref(o);
 	return rc;
+}
+
+/* ------------------------------------------------------- market context */
+
+const char *const bt_ticker_keys[BT_TICKER_NF] = { "priceChangePercent",
+    "lastPrice", "weightedAvgPrice", "highPrice", "lowPrice", "volume",
+    "quoteVolume", "count" };
+const char *const bt_ticker_metrics[BT_TICKER_NF] = {
+    "ticker_price_change_pct", "ticker_last_price",
+    "ticker_weighted_avg_price", "ticker_high", "ticker_low",
+    "ticker_volume", "ticker_quote_volume", "ticker_trades" };
+
+/* ---------------------------------------------------------------- values */
+
+/* A time: a JSON integer, or a string of 1..19 digits. */
+static int
+jtime(json_t *e, int64_t *t)
+{
+	const char *s;
+	size_t len, i;
+
+	if (json_is_integer(e)) {
+		*t = json_integer_value(e);
+		return *t > 0 ? 0 : -1;
+	}
+	if (!json_is_string(e))
+		return -1;
+	s = json_string_value(e);
+	len = json_string_length(e);
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	*t = strtoll(s, NULL, 10);
+	return *t > 0 ? 0 : -1;
+}
+
+/* A value: a decimal string or a JSON number.  1: absent or "". */
+static int
+jvalue(json_t *e, double *v)
+{
+	if (e == NULL || json_is_null(e) ||
+	    (json_is_string(e) && json_string_length(e) == 0))
+		return 1;
+	if (json_is_integer(e)) {
+		*v = (double)json_integer_value(e);
+		return 0;
+	}
+	if (json_is_real(e)) {
+		*v = json_real_value(e);
+		return isfinite(*v) ? 0 : -1;
+	}
+	if (json_is_string(e))
+		return bt_parse_decimal(json_string_value(e),
+		    json_string_length(e), v);
+	return -1;
+}
+
+static json_t *
+load(const char *body, size_t len, char *err)
+{
+	json_t *root;
+	json_error_t je;
+
+	if ((root = json_loadb(body, len, 0, &je)) == NULL)
+		snprintf(err, BT_ERRLEN, "not JSON: %s (line %d, column %d)",
+		    je.text, je.line, je.column);
+	return root;
+}
+
+/* -------------------------------------------------------------- futures */
+
+int
+bt_parse_futures(const char *body, size_t len, const char *tkey,
+    const char *const *keys, int nk, int nreq, struct bt_sent_row **out,
+    size_t *n, char *err)
+{
+	json_t *root, *row;
+	struct bt_sent_row *v = NULL;
+	size_t i;
+	int k, r;
+
+	*out = NULL;
+	*n = 0;
+	if (nk < 1 || nk > BT_SENT_MAXF) {
+		snprintf(err, BT_ERRLEN, "%d value fields asked for", nk);
+		return -1;
+	}
+	if ((root = load(body, len, err)) == NULL)
+		return -1;
+	if (!json_is_array(root)) {
+		snprintf(err, BT_ERRLEN, "not a JSON array%s",
+		    json_is_object(root) && json_object_get(root, "msg") ?
+		    " (an error object)" : "");
+		goto fail;
+	}
+	if (json_array_size(root) > 0 &&
+	    (v = calloc(json_array_size(root), sizeof(*v))) == NULL)
+		abort();
+	json_array_foreach(root, i, row) {
+		if (!json_is_object(row)) {
+			snprintf(err, BT_ERRLEN, "row %zu: not an object", i + 1);
+			goto fail;
+		}
+		if (jtime(json_object_get(row, tkey), &v[i].t) == -1) {
+			snprintf(err, BT_ERRLEN, "row %zu: %s %s", i + 1, tkey,
+			    json_object_get(row, tkey) ? "is not a time in ms" :
+			    "is missing");
+			goto fail;
+		}
+		if (i > 0 && v[i].t <= v[i - 1].t) {
+			snprintf(err, BT_ERRLEN, "row %zu: %s %lld is not after "
+			    "the row before (%lld)", i + 1, tkey,
+			    (long long)v[i].t, (long long)v[i - 1].t);
+			goto fail;
+		}
+		for (k = 0; k < nk; k++) {
+			r = jvalue(json_object_get(row, keys[k]), &v[i].v[k]);
+			if (r == 1 && k >= nreq) {
+				v[i].v[k] = NAN;
+				continue;
+			}
+			if (r != 0) {
+				snprintf(err, BT_ERRLEN, "row %zu: %s %s", i + 1,
+				    keys[k], r == 1 ? "is missing" :
+				    "is not a decimal number");
+				goto fail;
+			}
+		}
+	}
+	*n = json_array_size(root);
+	*out = v;
+	json_decref(root);
+	return 0;
+fail:
+	free(v);
+	json_decref(root);
+	return -1;
+}
+
+/* --------------------------------------------------------------- ticker */
+
+static int
+ticker_row(json_t *o, size_t i, struct bt_ticker_row *r, char *err)
+{
+	const char *sym;
+	int k;
+
+	if (!json_is_object(o)) {
+		snprintf(err, BT_ERRLEN, "row %zu: not an object", i + 1);
+		return -1;
+	}
+	sym = json_string_value(json_object_get(o, "symbol"));
+	if (sym == NULL || !bt_symbol_ok(sym)) {
+		snprintf(err, BT_ERRLEN, "row %zu: symbol is missing or not a "
+		    "Binance symbol", i + 1);
+		return -1;
+	}
+	snprintf(r->symbol, sizeof(r->symbol), "%s", sym);
+	if (jtime(json_object_get(o, "closeTime"), &r->t) == -1) {
+		snprintf(err, BT_ERRLEN, "row %zu (%s): closeTime is missing "
+		    "or not a time in ms", i + 1, sym);
+		return -1;
+	}
+	for (k = 0; k < BT_TICKER_NF; k++)
+		if (jvalue(json_object_get(o, bt_ticker_keys[k]), &r->v[k]) !=
+		    0) {
+			snprintf(err, BT_ERRLEN, "row %zu (%s): %s is missing "
+			    "or not a number", i + 1, sym, bt_ticker_keys[k]);
+			return -1;
+		}
+	return 0;
+}
+
+int
+bt_parse_ticker(const char *body, size_t len, struct bt_ticker_row **out,
+    size_t *n, char *err)
+{
+	json_t *root, *o;
+	struct bt_ticker_row *v = NULL;
+	size_t i, cnt;
+
+	*out = NULL;
+	*n = 0;
+	if ((root = load(body, len, err)) == NULL)
+		return -1;
+	/* One symbol asked for alone comes as an object. */
+	cnt = json_is_array(root) ? json_array_size(root) :
+	    json_is_object(root) ? 1 : 0;
+	if (!json_is_array(root) && !json_is_object(root)) {
+		snprintf(err, BT_ERRLEN, "not a JSON array or object");
+		goto fail;
+	}
+	if (cnt > 0 && (v = calloc(cnt, sizeof(*v))) == NULL)
+		abort();
+	for (i = 0; i < cnt; i++) {
+		o = json_is_array(root) ? json_array_get(root, i) : root;
+		if (ticker_row(o, i, &v[i], err) == -1)
+			goto fail;
+	}
+	*n = cnt;
+	*out = v;
+	json_decref(root);
+	return 0;
+fail:
+	free(v);
+	json_decref(root);
+	return -1;
+}
+
+/* ----------------------------------------------------------------- FRED */
+
+static int
+fred_date(const char *s, size_t len, int64_t *ms)
+{
+	size_t i;
+
+	if (len != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (i = 0; i < len; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return -1;
+	return bt_parse_time(s, ms);
+}
+
+int
+bt_parse_fred(const char *body, size_t len, struct bt_fred_obs **out,
+    size_t *n, int64_t *count, char *err)
+{
+	json_t *root, *obs, *o, *d, *val;
+	struct bt_fred_obs *v = NULL;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	*count = -1;
+	if ((root = load(body, len, err)) == NULL)
+		return -1;
+	obs = json_object_get(root, "observations");
+	if (!json_is_object(root) || !json_is_array(obs)) {
+		snprintf(err, BT_ERRLEN, "no observations array%s",
+		    json_object_get(root, "error_message") ?
+		    " (an error object)" : "");
+		goto fail;
+	}
+	if (json_is_integer(json_object_get(root, "count")))
+		*count = json_integer_value(json_object_get(root, "count"));
+	if (json_array_size(obs) > 0 &&
+	    (v = calloc(json_array_size(obs), sizeof(*v))) == NULL)
+		abort();
+	json_array_foreach(obs, i, o) {
+		d = json_object_get(o, "date");
+		val = json_object_get(o, "value");
+		if (!json_is_string(d) || fred_date(json_string_value(d),
+		    json_string_length(d), &v[i].date) == -1) {
+			snprintf(err, BT_ERRLEN, "observation %zu: date is "
+			    "missing or not YYYY-MM-DD", i + 1);
+			goto fail;
+		}
+		if (i > 0 && v[i].date <= v[i - 1].date) {
+			snprintf(err, BT_ERRLEN, "observation %zu (%s): dates "
+			    "are not ascending", i + 1, json_string_value(d));
+			goto fail;
+		}
+		if (!json_is_string(val)) {
+			snprintf(err, BT_ERRLEN, "observation %zu (%s): value "
+			    "is missing or not a string", i + 1,
+			    json_string_value(d));
+			goto fail;
+		}
+		if (strcmp(json_string_value(val), ".") == 0)
+			v[i].v = NAN;	/* FRED's missing value */
+		else if (bt_parse_decimal(json_string_value(val),
+		    json_string_length(val), &v[i].v) == -1) {
+			snprintf(err, BT_ERRLEN, "observation %zu (%s): value "
+			    "'%.40s' is not a number", i + 1,
+			    json_string_value(d), json_string_value(val));
+			goto fail;
+		}
+	}
+	*n = json_array_size(obs);
+	*out = v;
+	json_decref(root);
+	return 0;
+fail:
+	free(v);
+	json_decref(root);
+	return -1;
+}
+
+char *
+bt_fred_error(const char *body, size_t len)
+{
+	json_t *root;
+	json_error_t je;
+	const char *m;
+	char *s = NULL;
+
+	if ((root = json_loadb(body, len, 0, &je)) == NULL)
+		return NULL;
+	if ((m = json_string_value(json_object_get(root, "error_message"))) !=
+	    NULL && (s = strdup(m)) == NULL)
+		abort();
+	json_decref(root);
+	return s;
 }

@@ -17,12 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bt.h"
+#include "bt_util.h"
 
 static const char *prog = "bt";
 static int64_t	 frozen_ms = -1;	/* BT_NOW, or -1 */
-static int	 wlock_fd = -1;
-static int	 wlock_depth;
 
 #define MAXSECRETS 4
 static char	*secrets[MAXSECRETS];
@@ -37,13 +35,6 @@ bt_init(const char *name, char *err)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* A closed reader must give EPIPE and exit 74, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	/*
-	 * No memory statistics: with them every sqlite3_malloc() takes a
-	 * global mutex: 5% of bt-fetch's CPU in perf, 0.1% without; nothing
-	 * reads them.
-	 * Only possible before SQLite's first use, which is after this.
-	 */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if ((now = getenv("BT_NOW")) != NULL && *now != '\0') {
 		if (bt_parse_time(now, &frozen_ms) == -1) {
 			snprintf(err, BT_ERRLEN,
@@ -272,6 +263,58 @@ bt_fmt_time(int64_t ms, char buf[32])
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec);
 	return buf;
+}
+
+/* ----------------------------------------------------------------- slots */
+
+/*
+ * A slot: "HH:MM" (every day), "sun HH:MM" (a weekday) or "1 HH:MM" (a
+ * day of the month, 1..28), UTC.  The latest slot at or before now.
+ */
+int
+bt_slot_latest(const char *spec, int64_t now, int64_t *slot, char *err)
+{
+	static const char *dows[] = { "sun", "mon", "tue", "wed", "thu", "fri",
+	    "sat" };
+	char word[8] = "", ts[32];
+	int h, m, dow = -1, mday = 0, i, n;
+	int64_t day, t;
+	time_t tt;
+	struct tm tm;
+
+	if (sscanf(spec, "%2d:%2d%n", &h, &m, &n) == 2 && spec[n] == '\0')
+		;
+	else if (sscanf(spec, "%7s %2d:%2d%n", word, &h, &m, &n) == 3 &&
+	    spec[n] == '\0') {
+		for (i = 0; i < 7; i++)
+			if (strcmp(word, dows[i]) == 0)
+				dow = i;
+		if (dow < 0 && ((mday = atoi(word)) < 1 || mday > 28 ||
+		    strspn(word, "0123456789") != strlen(word)))
+			goto bad;
+	} else
+		goto bad;
+	if (h > 23 || m > 59 || h < 0 || m < 0)
+		goto bad;
+	/* Walk back a day at a time: at most 31 steps. */
+	day = now - now % 86400000;
+	for (i = 0; i < 62; i++, day -= 86400000) {
+		t = day + (int64_t)h * 3600000 + (int64_t)m * 60000;
+		if (t > now)
+			continue;
+		tt = (time_t)(day / 1000);
+		gmtime_r(&tt, &tm);
+		if ((dow >= 0 && tm.tm_wday != dow) ||
+		    (mday > 0 && tm.tm_mday != mday))
+			continue;
+		*slot = t;
+		return 0;
+	}
+bad:
+	snprintf(err, BT_ERRLEN, "'%s' is not a slot (HH:MM, DAY HH:MM with "
+	    "DAY sun..sat, or 1..28 HH:MM)", spec);
+	(void)ts;
+	return -1;
 }
 
 /* ------------------------------------------------------------ timeframes */
@@ -631,107 +674,6 @@ fail:
 	return NULL;
 }
 
-char *
-bt_path(const char *rel)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", bt_conf("BT_HOME"), rel) == -1)
-		abort();
-	return p;
-}
-
-/* ----------------------------------------------------------------- locks */
-
-/*
- * The toolkit-wide write lock.  SQLite 3.40.1 can corrupt a WAL database
- * when two connections write or checkpoint at once (ops.md 1.1), so every
- * write transaction and explicit checkpoint of either file happens under
- * this flock.  It nests, so a helper may take it inside a caller's hold.
- * Close-on-exec: a child must never keep it.
- */
-int
-bt_wlock(char *err)
-{
-	char *path;
-	double start, wait;
-	double nap = 0.002;
-
-	if (wlock_depth++ > 0)
-		return 0;
-	if (wlock_fd == -1) {
-		path = bt_path("run/write.lock");
-		wlock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-		if (wlock_fd == -1 && errno == ENOENT) {
-			char *dir = bt_path("run");
-			if (bt_mkdirs(dir, 0750, err) == 0)
-				wlock_fd = open(path, O_RDWR | O_CREAT |
-				    O_CLOEXEC, 0640);
-			free(dir);
-		}
-		if (wlock_fd == -1) {
-			snprintf(err, BT_ERRLEN, "open %s: %s", path,
-			    strerror(errno));
-			free(path);
-			wlock_depth--;
-			return BT_EX_IOERR;
-		}
-		free(path);
-	}
-	wait = bt_conf_double("BT_WRITE_LOCK_WAIT");
-	start = bt_mono();
-	while (flock(wlock_fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			snprintf(err, BT_ERRLEN, "flock run/write.lock: %s",
-			    strerror(errno));
-			wlock_depth--;
-			return BT_EX_IOERR;
-		}
-		if (bt_mono() - start >= wait) {
-			snprintf(err, BT_ERRLEN, "run/write.lock is held by "
-			    "another writer for more than %gs", wait);
-			wlock_depth--;
-			return BT_EX_TEMPFAIL;
-		}
-		bt_sleep(nap);
-		if (nap < 0.05)
-			nap *= 2;
-	}
-	return 0;
-}
-
-void
-bt_wunlock(void)
-{
-	if (wlock_depth == 0)
-		return;
-	if (--wlock_depth == 0 && wlock_fd != -1)
-		flock(wlock_fd, LOCK_UN);
-}
-
-bool
-bt_store_locked(char *owner, size_t len)
-{
-	char *path, err[BT_ERRLEN], *s;
-	size_t n;
-
-	path = bt_path("db/LOCKED");
-	if (access(path, F_OK) == -1) {
-		free(path);
-		return false;
-	}
-	if (owner != NULL && len > 0) {
-		owner[0] = '\0';
-		if ((s = bt_read_file(path, 4096, &n, err)) != NULL) {
-			snprintf(owner, len, "%s", s);
-			owner[strcspn(owner, "\n")] = '\0';
-			free(s);
-		}
-	}
-	free(path);
-	return true;
-}
-
 /*
  * /proc/PID/stat: the state (field 3) into *state, and the numeric fields
  * from..from+n-1 into v.  The command name may hold spaces and
@@ -804,6 +746,36 @@ bt_boot_id(void)
 	}
 	id[strcspn(id, "\n")] = '\0';
 	return id;
+}
+
+/* ----------------------------------------------------------------- lists */
+
+int
+bt_list_split(const char *s, char ***out)
+{
+	char *copy, *tok, *save = NULL;
+	char **v = NULL;
+	int n = 0;
+
+	if ((copy = strdup(s)) == NULL)
+		abort();
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if ((v = realloc(v, sizeof(*v) * (size_t)(n + 1))) == NULL ||
+		    (v[n++] = strdup(tok)) == NULL)
+			abort();
+	}
+	free(copy);
+	*out = v;
+	return n;
+}
+
+void
+bt_list_free(char **v, int n)
+{
+	while (n-- > 0)
+		free(v[n]);
+	free(v);
 }
 
 /* ---------------------------------------------------------------- buffers */

@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "bt.h"
+#include "bt_conf.h"
 
 int
 main(void)

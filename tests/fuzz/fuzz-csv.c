@@ -1,7 +1,7 @@
 /* libFuzzer: a data.binance.vision kline CSV file. */
 #include <stdlib.h>
 
-#include "bt.h"
+#include "bt_parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

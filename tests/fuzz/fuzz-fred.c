@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "bt.h"
+#include "bt_parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,7 @@
 /* libFuzzer: a /api/v3/klines page, as Binance or anything else sends it. */
 #include <stdlib.h>
 
-#include "bt.h"
+#include "bt_parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "bt.h"
+#include "bt_parse.h"
 
 static const struct {
 	const char *tkey, *keys[3];

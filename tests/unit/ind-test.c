@@ -25,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "bt.h"
+#include "bt_ind.h"
 
 #define RELTOL	1e-9
 

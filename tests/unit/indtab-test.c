@@ -4,7 +4,8 @@
  *	indtab-test db
  *
  * For every pair of BT_IND_TIMEFRAMES in the store, loads all its candles
- * with bt_candles_load() (not the loader bt_indtab.c uses), computes every
+ * with bt_candles_load() in its every-field mode (bt_indtab.c reads the
+ * OHLC mode, another statement and decoding path), computes every
  * indicator of the configured spec with the array functions of bt_ind.c
  * from the first candle to the last, and compares each value of the view
  * indicadores_tecnico with it to the bit (NULL where the array has NAN),
@@ -15,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt.h"
+#include "bt_conf.h"
+#include "bt_indtab.h"
+#include "bt_migrate.h"
 
 #define MAXC	64
 
@@ -37,7 +40,7 @@ main(int argc, char *argv[])
 {
 	struct bt_ind_spec s;
 	struct bt_pair p;
-	struct bt_candle *c;
+	struct bt_series c = { 0 };
 	sqlite3 *db;
 	sqlite3_stmt *pairs, *q;
 	char err[BT_ERRLEN], **tfs, ts[32];
@@ -80,18 +83,19 @@ main(int argc, char *argv[])
 		if (j == ntfs)
 			continue;
 		if (bt_pair_get(db, sym, tf, false, NULL, 0, &p, err) != 0 ||
-		    bt_candles_load(db, &p, 0, INT64_MAX, 0, &c, &n, err) !=
-		    0) {
+		    bt_candles_load(db, &p, 0, INT64_MAX, 0, BT_LOAD_ALL, &c,
+		    err) != 0) {
 			fprintf(stderr, "indtab-test: %s\n", err);
 			return 2;
 		}
+		n = c.n;
 		x = calloc(n + 1, sizeof(double));
 		h = calloc(n + 1, sizeof(double));
 		l = calloc(n + 1, sizeof(double));
 		for (i = 0; i < n; i++) {
-			x[i] = c[i].c;
-			h[i] = c[i].h;
-			l[i] = c[i].l;
+			x[i] = c.c[i];
+			h[i] = c.h[i];
+			l[i] = c.l[i];
 		}
 		/* The view's columns after symbol, timeframe, timestamp. */
 		nc = 0;
@@ -139,11 +143,11 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		for (row = 0; sqlite3_step(q) == SQLITE_ROW; row++) {
-			if (row >= n || sqlite3_column_int64(q, 2) != c[row].t) {
+			if (row >= n || sqlite3_column_int64(q, 2) != c.t[row]) {
 				printf("indtab-test: %s %s: row %zu is at %s, "
 				    "the candle at %s\n", sym, tf, row + 1,
 				    bt_fmt_time(sqlite3_column_int64(q, 2), ts),
-				    row < n ? bt_fmt_time(c[row].t, err) :
+				    row < n ? bt_fmt_time(c.t[row], err) :
 				    "(none)");
 				return 1;
 			}
@@ -160,7 +164,7 @@ main(int argc, char *argv[])
 					printf("indtab-test: %s %s %s %s: "
 					    "table %.17g, full recomputation "
 					    "%.17g\n", sym, tf, bt_fmt_time(
-					    c[row].t, ts), names[k],
+					    c.t[row], ts), names[k],
 					    sqlite3_column_type(q, k + 3) ==
 					    SQLITE_NULL ? NAN :
 					    sqlite3_column_double(q, k + 3),
@@ -183,11 +187,11 @@ main(int argc, char *argv[])
 		free(x);
 		free(h);
 		free(l);
-		free(c);
 	}
 	sqlite3_finalize(pairs);
 	sqlite3_finalize(q);
 	bt_list_free(tfs, ntfs);
+	bt_series_free(&c);
 	bt_close(db);
 	printf("indtab-test: %lld pairs, %lld rows, %lld values equal to a "
 	    "full recomputation\n", npairs, nrows, nvals);

@@ -1,0 +1,32 @@
+/*
+ * bt_http.h - bt_http.c owns HTTP through libcurl: https with
+ * verification, plain http only to loopback, every timeout set.
+ */
+#ifndef BT_HTTP_H
+#define BT_HTTP_H
+
+#include "bt_util.h"
+
+struct bt_http_resp {
+	long	 status;	/* HTTP status; 0 on a transport error */
+	int	 curlcode;
+	char	*body;
+	size_t	 len;
+	long	 used_weight;	/* X-MBX-USED-WEIGHT-1M, -1 when absent */
+	double	 retry_after;	/* Retry-After seconds, -1 when absent */
+	char	 err[BT_ERRLEN];
+};
+struct bt_http;
+/* Base URL must be https, or http on a loopback address. */
+struct bt_http *bt_http_new(const char *base, char *err);
+void	 bt_http_free(struct bt_http *h);
+/* GET base+path?query; query values must already be escaped. */
+int	 bt_http_get(struct bt_http *h, const char *path, const char *query,
+	    struct bt_http_resp *r);
+/* POST application/x-www-form-urlencoded. */
+int	 bt_http_post(struct bt_http *h, const char *path, const char *form,
+	    struct bt_http_resp *r);
+void	 bt_http_resp_free(struct bt_http_resp *r);
+char	*bt_http_escape(struct bt_http *h, const char *s);
+
+#endif /* BT_HTTP_H */
