@@ -556,173 +556,181 @@ sqlfail(sqlite3 *db, const struct bt_pair *p, int rc, char *err)
 	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 }
 
-int
-bt_ind_update(sqlite3 *db, const struct bt_ind_spec *s,
-    const struct bt_pair *p, struct bt_ind_run *r, char *err)
-{
-	struct states *S;
-	struct cols c;
-	struct bt_series d = { 0 };
-	struct bt_buf b = { 0 }, sql = { 0 };
-	sqlite3_stmt *st, *ins;
-	double vals[MAXCOLS];
-	int64_t last_slot = 0, last_xo = 0, done = 0, dirty = -1, from = 0;
-	int64_t write_from = INT64_MIN, slot, t;
-	bool have = false, same = false, loaded = false;
-	size_t i;
-	int k, rc;
+/* What ind_state says of a pair. */
+struct saved {
+	bool	 have, same, loaded;
+	int64_t	 last_slot, last_xo, done, dirty;
+};
 
-	memset(r, 0, sizeof(*r));
-	r->from = -1;
-	r->full = true;
-	if ((S = calloc(1, sizeof(*S))) == NULL)
-		abort();
-	columns(s, &c);
-	if ((rc = bt_begin(db, err)) != 0) {
-		free(S);
-		return rc;
-	}
+/* Reads a pair's ind_state row, and its states into S when they load. */
+static int
+read_saved(sqlite3 *db, const struct bt_ind_spec *s, const struct bt_pair *p,
+    struct states *S, struct saved *v, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->dirty = -1;
 	if ((st = bt_stmt(db, "SELECT last_slot, last_xo, n, spec, dirty, "
-	    "state FROM ind_state WHERE pair=?1", err)) == NULL) {
-		rc = BT_EX_SOFTWARE;
-		goto fail;
-	}
+	    "state FROM ind_state WHERE pair=?1", err)) == NULL)
+		return BT_EX_SOFTWARE;
 	sqlite3_bind_int64(st, 1, p->id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		have = true;
-		last_slot = sqlite3_column_int64(st, 0);
-		last_xo = sqlite3_column_int64(st, 1);
-		done = sqlite3_column_int64(st, 2);
-		same = sqlite3_column_text(st, 3) != NULL &&
+		v->have = true;
+		v->last_slot = sqlite3_column_int64(st, 0);
+		v->last_xo = sqlite3_column_int64(st, 1);
+		v->done = sqlite3_column_int64(st, 2);
+		v->same = sqlite3_column_text(st, 3) != NULL &&
 		    strcmp((const char *)sqlite3_column_text(st, 3),
 		    s->text) == 0;
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			dirty = sqlite3_column_int64(st, 4);
-		loaded = same && load_states(s, S, sqlite3_column_blob(st, 5),
-		    (size_t)sqlite3_column_bytes(st, 5)) == 0;
+			v->dirty = sqlite3_column_int64(st, 4);
+		v->loaded = v->same && load_states(s, S, sqlite3_column_blob(st,
+		    5), (size_t)sqlite3_column_bytes(st, 5)) == 0;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = sqlfail(db, p, rc, err);
-		goto fail;
-	}
-	if (!have)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sqlfail(db, p, rc, err);
+	return 0;
+}
+
+/*
+ * Whether the saved states can go on (r->full false), and why not.  The
+ * triggers mark every change; the last check only guards against a
+ * writer without them having removed the last candle.
+ */
+static int
+decide(sqlite3 *db, const struct bt_pair *p, const struct saved *v,
+    struct bt_ind_run *r, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	r->full = true;
+	if (!v->have)
 		r->why = "new";
-	else if (!same)
+	else if (!v->same)
 		r->why = "spec";
-	else if (dirty >= 0)
+	else if (v->dirty >= 0)
 		r->why = "dirty";
-	else if (!loaded)
+	else if (!v->loaded)
 		r->why = "state";
 	else {
-		/*
-		 * The triggers mark every change; this only guards against
-		 * a writer without them having removed the last candle.
-		 */
 		if ((st = bt_stmt(db, "SELECT 1 FROM candles WHERE pair=?1 "
-		    "AND slot=?2 AND xo=?3", err)) == NULL) {
-			rc = BT_EX_SOFTWARE;
-			goto fail;
-		}
+		    "AND slot=?2 AND xo=?3", err)) == NULL)
+			return BT_EX_SOFTWARE;
 		sqlite3_bind_int64(st, 1, p->id);
-		sqlite3_bind_int64(st, 2, last_slot);
-		sqlite3_bind_int64(st, 3, last_xo);
+		sqlite3_bind_int64(st, 2, v->last_slot);
+		sqlite3_bind_int64(st, 3, v->last_xo);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			r->full = false;
 		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			rc = sqlfail(db, p, rc, err);
-			goto fail;
-		}
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return sqlfail(db, p, rc, err);
 		if (r->full)
 			r->why = "gone";
 	}
-	if (r->full) {
-		/* Rows before a dirty slot are still right: keep them. */
-		if (have && same && dirty >= 0)
-			write_from = dirty * p->iv;
-		if ((st = bt_stmt(db, "DELETE FROM ind WHERE pair=?1 AND "
-		    "slot>=?2", err)) == NULL) {
-			rc = BT_EX_SOFTWARE;
-			goto fail;
-		}
-		sqlite3_bind_int64(st, 1, p->id);
-		sqlite3_bind_int64(st, 2, write_from == INT64_MIN ? INT64_MIN :
-		    dirty);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			rc = sqlfail(db, p, rc, err);
-			goto fail;
-		}
-		init_states(s, S);
-		done = 0;
-		from = 0;
-	} else
-		from = last_slot * p->iv + last_xo + 1;
-	if ((rc = bt_candles_load(db, p, from, INT64_MAX, 0, BT_LOAD_OHLC, &d,
-	    err)) != 0)
-		goto fail;
-	if (!r->full && d.n == 0) {
-		/* Nothing new: nothing written. */
-		bt_rollback(db);
-		goto out;
-	}
+	return 0;
+}
+
+/*
+ * For a full recomputation: the rows from `write_from' on go; rows before
+ * a dirty slot are still right and stay.
+ */
+static int
+drop_rows(sqlite3 *db, const struct bt_pair *p, const struct saved *v,
+    int64_t *write_from, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (v->have && v->same && v->dirty >= 0)
+		*write_from = v->dirty * p->iv;
+	if ((st = bt_stmt(db, "DELETE FROM ind WHERE pair=?1 AND slot>=?2",
+	    err)) == NULL)
+		return BT_EX_SOFTWARE;
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_int64(st, 2, *write_from == INT64_MIN ? INT64_MIN :
+	    v->dirty);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sqlfail(db, p, rc, err);
+}
+
+/* Steps the states over the candles d, writing rows from write_from. */
+static int
+write_rows(sqlite3 *db, const struct bt_ind_spec *s, struct states *S,
+    const struct cols *c, const struct bt_pair *p, const struct bt_series *d,
+    int64_t write_from, struct bt_ind_run *r, char *err)
+{
+	struct bt_buf sql = { 0 };
+	sqlite3_stmt *ins;
+	double vals[MAXCOLS];
+	int64_t slot, t;
+	size_t i;
+	int k, rc = 0;
+
 	bt_buf_printf(&sql, "INSERT OR REPLACE INTO ind(pair, slot, xo");
-	for (k = 0; k < c.n; k++)
-		bt_buf_printf(&sql, ", %s", c.name[k]);
+	for (k = 0; k < c->n; k++)
+		bt_buf_printf(&sql, ", %s", c->name[k]);
 	bt_buf_printf(&sql, ") VALUES (?1, ?2, ?3");
-	for (k = 0; k < c.n; k++)
+	for (k = 0; k < c->n; k++)
 		bt_buf_printf(&sql, ", ?%d", k + 4);
 	bt_buf_printf(&sql, ")");
-	if ((ins = bt_stmt(db, sql.p, err)) == NULL) {
-		rc = BT_EX_SOFTWARE;
-		goto fail;
-	}
-	for (i = 0; i < d.n; i++) {
-		step(s, S, &c, d.h[i], d.l[i], d.c[i], vals);
-		t = d.t[i];
+	ins = bt_stmt(db, sql.p, err);
+	bt_buf_free(&sql);
+	if (ins == NULL)
+		return BT_EX_SOFTWARE;
+	for (i = 0; i < d->n; i++) {
+		step(s, S, c, d->h[i], d->l[i], d->c[i], vals);
+		t = d->t[i];
 		if (t < write_from)
 			continue;
 		slot = t / p->iv;
 		sqlite3_bind_int64(ins, 1, p->id);
 		sqlite3_bind_int64(ins, 2, slot);
 		sqlite3_bind_int64(ins, 3, t - slot * p->iv);
-		for (k = 0; k < c.n; k++)
+		for (k = 0; k < c->n; k++)
 			if (isnan(vals[k]))
 				sqlite3_bind_null(ins, k + 4);
 			else
 				sqlite3_bind_double(ins, k + 4, vals[k]);
 		rc = sqlite3_step(ins);
 		sqlite3_reset(ins);
-		if (rc != SQLITE_DONE) {
-			rc = sqlfail(db, p, rc, err);
-			goto fail;
-		}
+		if (rc != SQLITE_DONE)
+			return sqlfail(db, p, rc, err);
 		if (r->from < 0)
 			r->from = t;
 		r->rows++;
 	}
-	r->candles = (int64_t)d.n;
-	done += (int64_t)d.n;
+	return 0;
+}
+
+/* The pair's ind_state after `done' candles, the last of them d's. */
+static int
+save(sqlite3 *db, const struct bt_ind_spec *s, struct states *S,
+    const struct bt_pair *p, const struct bt_series *d, int64_t done,
+    char *err)
+{
+	struct bt_buf b = { 0 };
+	sqlite3_stmt *st;
+	int64_t t;
+	int rc;
+
 	if (done == 0) {
 		/* No candles left: no rows, no state. */
-		st = bt_stmt(db, "DELETE FROM ind_state WHERE pair=?1", err);
-		if (st == NULL) {
-			rc = BT_EX_SOFTWARE;
-			goto fail;
-		}
+		if ((st = bt_stmt(db, "DELETE FROM ind_state WHERE pair=?1",
+		    err)) == NULL)
+			return BT_EX_SOFTWARE;
 		sqlite3_bind_int64(st, 1, p->id);
 	} else {
-		st = bt_stmt(db, "INSERT OR REPLACE INTO ind_state(pair, "
+		if ((st = bt_stmt(db, "INSERT OR REPLACE INTO ind_state(pair, "
 		    "last_slot, last_xo, n, spec, dirty, state) VALUES (?1, "
-		    "?2, ?3, ?4, ?5, NULL, ?6)", err);
-		if (st == NULL) {
-			rc = BT_EX_SOFTWARE;
-			goto fail;
-		}
-		t = d.t[d.n - 1];
+		    "?2, ?3, ?4, ?5, NULL, ?6)", err)) == NULL)
+			return BT_EX_SOFTWARE;
+		t = d->t[d->n - 1];
 		save_states(s, S, &b);
 		sqlite3_bind_int64(st, 1, p->id);
 		sqlite3_bind_int64(st, 2, t / p->iv);
@@ -734,17 +742,67 @@ bt_ind_update(sqlite3 *db, const struct bt_ind_spec *s,
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		rc = sqlfail(db, p, rc, err);
-		goto fail;
+	bt_buf_free(&b);
+	return rc == SQLITE_DONE ? 0 : sqlfail(db, p, rc, err);
+}
+
+/*
+ * Brings one pair up to date in one write transaction: resume the saved
+ * states over the new candles, or recompute from the first candle and
+ * rewrite from the earliest changed row (the top of this file).
+ */
+int
+bt_ind_update(sqlite3 *db, const struct bt_ind_spec *s,
+    const struct bt_pair *p, struct bt_ind_run *r, char *err)
+{
+	struct states *S;
+	struct saved v;
+	struct cols c;
+	struct bt_series d = { 0 };
+	int64_t write_from = INT64_MIN, from, done;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->from = -1;
+	r->full = true;
+	if ((S = calloc(1, sizeof(*S))) == NULL)
+		abort();
+	columns(s, &c);
+	if ((rc = bt_begin(db, err)) != 0) {
+		free(S);
+		return rc;
 	}
+	if ((rc = read_saved(db, s, p, S, &v, err)) != 0 ||
+	    (rc = decide(db, p, &v, r, err)) != 0)
+		goto fail;
+	done = v.done;
+	if (r->full) {
+		if ((rc = drop_rows(db, p, &v, &write_from, err)) != 0)
+			goto fail;
+		init_states(s, S);
+		done = 0;
+		from = 0;
+	} else
+		from = v.last_slot * p->iv + v.last_xo + 1;
+	if ((rc = bt_candles_load(db, p, from, INT64_MAX, 0, BT_LOAD_OHLC, &d,
+	    err)) != 0)
+		goto fail;
+	if (!r->full && d.n == 0) {
+		/* Nothing new: nothing written. */
+		bt_rollback(db);
+		goto out;
+	}
+	if ((rc = write_rows(db, s, S, &c, p, &d, write_from, r, err)) != 0)
+		goto fail;
+	r->candles = (int64_t)d.n;
+	done += (int64_t)d.n;
+	if ((rc = save(db, s, S, p, &d, done, err)) != 0)
+		goto fail;
 	rc = bt_commit(db, err);
 	goto out;
 fail:
 	bt_rollback(db);
 out:
-	bt_buf_free(&b);
-	bt_buf_free(&sql);
 	bt_series_free(&d);
 	free(S);
 	return rc;

@@ -446,26 +446,83 @@ bt_open_state(const char *path, int mode, sqlite3 **db, char *err)
 	return rc;
 }
 
+/* A time of the operator's file, in seconds, ms or us: as ms. */
+static int64_t
+plain_ms(int64_t t, bool close)
+{
+	if (t < 100000000000LL)
+		return close ? t * 1000 + 999 : t * 1000;
+	if (t > 100000000000000LL)
+		return t / 1000;
+	return t;
+}
+
 /*
- * Converts the seed's plain ohlcv_* tables (an operator's existing file)
- * into the compact layout, keeping every row: each table's rows are read
- * by column name, written as candles, counted again through the new view
- * and only then dropped, all in one transaction.
+ * One row of a plain table (symbol, timestamp, OHLCV, then the five
+ * optional fields or NULL) as a candle; `row' numbers it for errors.
  */
 static int
-migrate_table(sqlite3 *db, const char *tf, json_t *report, char *err)
+plain_row(sqlite3_stmt *st, const char *view, int64_t row,
+    struct bt_candle *c, char *err)
+{
+	const char *sym = (const char *)sqlite3_column_text(st, 0);
+	static const int opt[] = { 8, 10, 11 };
+	static const unsigned bit[] = { BT_HAS_QV, BT_HAS_TB, BT_HAS_TQ };
+	double *fld[] = { &c->qv, &c->tb, &c->tq };
+	int64_t t;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	if (sqlite3_column_type(st, 1) == SQLITE_TEXT) {
+		if (bt_parse_time((const char *)sqlite3_column_text(st, 1),
+		    &t) == -1) {
+			snprintf(err, BT_ERRLEN, "%s: row %lld: timestamp '%s' "
+			    "is not a time", view, (long long)row,
+			    sqlite3_column_text(st, 1));
+			return BT_EX_DATAERR;
+		}
+	} else
+		t = plain_ms(sqlite3_column_int64(st, 1), false);
+	if (sym == NULL || !bt_symbol_ok(sym)) {
+		snprintf(err, BT_ERRLEN, "%s: row %lld: symbol '%s' is not a "
+		    "Binance symbol", view, (long long)row, sym ? sym : "NULL");
+		return BT_EX_DATAERR;
+	}
+	c->t = t;
+	c->o = sqlite3_column_double(st, 2);
+	c->h = sqlite3_column_double(st, 3);
+	c->l = sqlite3_column_double(st, 4);
+	c->c = sqlite3_column_double(st, 5);
+	c->v = sqlite3_column_double(st, 6);
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+		c->ct = plain_ms(sqlite3_column_int64(st, 7), true);
+		c->has |= BT_HAS_CT;
+	}
+	for (i = 0; i < 3; i++)
+		if (sqlite3_column_type(st, opt[i]) != SQLITE_NULL) {
+			*fld[i] = sqlite3_column_double(st, opt[i]);
+			c->has |= bit[i];
+		}
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+		c->n = sqlite3_column_int64(st, 9);
+		c->has |= BT_HAS_N;
+	}
+	return 0;
+}
+
+/* Every row of a plain table, by column name, ordered by symbol. */
+static int
+read_plain(sqlite3 *db, const char *view, struct bt_candle **out, size_t *nout,
+    char *err)
 {
 	static const char *opt[] = { "close_time", "quote_volume", "trades",
 	    "taker_buy_base", "taker_buy_quote" };
-	const char *view = bt_tf_view(tf);
-	char *sql;
-	sqlite3_stmt *st = NULL, *cols;
-	bool have[5] = { false };
+	sqlite3_stmt *st, *cols;
 	struct bt_candle *c = NULL;
-	size_t n = 0, cap = 0, i, from;
-	int64_t changed, before = 0, after = 0, t;
-	struct bt_pair p;
-	int rc = 0;
+	size_t n = 0, cap = 0, i;
+	bool have[5] = { false };
+	char *sql;
+	int rc;
 
 	sql = sqlite3_mprintf("SELECT name FROM pragma_table_info(%Q)", view);
 	rc = sqlite3_prepare_v2(db, sql, -1, &cols, NULL);
@@ -489,100 +546,89 @@ migrate_table(sqlite3 *db, const char *tf, json_t *report, char *err)
 	if (rc != SQLITE_OK)
 		goto sqlfail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *sym = (const char *)sqlite3_column_text(st, 0);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 4096;
 			if ((c = realloc(c, cap * sizeof(*c))) == NULL)
 				abort();
 		}
-		/* Seconds, ms or us: whatever the operator's file used. */
-		if (sqlite3_column_type(st, 1) == SQLITE_TEXT) {
-			if (bt_parse_time((const char *)
-			    sqlite3_column_text(st, 1), &t) == -1) {
-				snprintf(err, BT_ERRLEN, "%s: row %lld: "
-				    "timestamp '%s' is not a time", view,
-				    (long long)before + 1,
-				    sqlite3_column_text(st, 1));
-				rc = BT_EX_DATAERR;
-				goto out;
-			}
-		} else {
-			t = sqlite3_column_int64(st, 1);
-			if (t < 100000000000LL)
-				t *= 1000;
-			else if (t > 100000000000000LL)
-				t /= 1000;
-		}
-		if (sym == NULL || !bt_symbol_ok(sym)) {
-			snprintf(err, BT_ERRLEN, "%s: row %lld: symbol '%s' "
-			    "is not a Binance symbol", view,
-			    (long long)before + 1, sym ? sym : "NULL");
-			rc = BT_EX_DATAERR;
-			goto out;
-		}
-		memset(&c[n], 0, sizeof(c[n]));
-		c[n].t = t;
-		c[n].o = sqlite3_column_double(st, 2);
-		c[n].h = sqlite3_column_double(st, 3);
-		c[n].l = sqlite3_column_double(st, 4);
-		c[n].c = sqlite3_column_double(st, 5);
-		c[n].v = sqlite3_column_double(st, 6);
-		if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
-			c[n].ct = sqlite3_column_int64(st, 7);
-			if (c[n].ct < 100000000000LL)
-				c[n].ct = c[n].ct * 1000 + 999;
-			else if (c[n].ct > 100000000000000LL)
-				c[n].ct /= 1000;
-			c[n].has |= BT_HAS_CT;
-		}
-#define OPTF(col, fld, bit) \
-		if (sqlite3_column_type(st, col) != SQLITE_NULL) { \
-			c[n].fld = sqlite3_column_double(st, col); \
-			c[n].has |= bit; \
-		}
-		OPTF(8, qv, BT_HAS_QV)
-		OPTF(10, tb, BT_HAS_TB)
-		OPTF(11, tq, BT_HAS_TQ)
-#undef OPTF
-		if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-			c[n].n = sqlite3_column_int64(st, 9);
-			c[n].has |= BT_HAS_N;
-		}
+		if ((rc = plain_row(st, view, (int64_t)n + 1, &c[n], err)) != 0)
+			break;
 		n++;
-		before++;
 	}
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
 	sqlite3_finalize(st);
-	st = NULL;
-	/* Rows came ordered by symbol: store each symbol's run as a pair. */
+	*out = c;
+	*nout = n;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == BT_EX_DATAERR)
+		return rc;
+sqlfail:
+	snprintf(err, BT_ERRLEN, "%s: %s", view, bt_db_errmsg(db));
+	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
+}
+
+/* Stores each symbol's run of c as a pair of `tf'; *written counts. */
+static int
+store_plain(sqlite3 *db, const char *view, const char *tf,
+    const struct bt_candle *c, int64_t *written, char *err)
+{
+	sqlite3_stmt *st;
+	struct bt_pair p;
+	int64_t changed;
+	size_t from = 0, cnt;
+	char *sql;
+	int rc;
+
+	*written = 0;
 	sql = sqlite3_mprintf("SELECT symbol, count(*) FROM %w GROUP BY symbol "
 	    "ORDER BY symbol", view);
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	sqlite3_free(sql);
 	if (rc != SQLITE_OK)
 		goto sqlfail;
-	from = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *sym = (const char *)sqlite3_column_text(st, 0);
-		size_t cnt = (size_t)sqlite3_column_int64(st, 1);
-		if ((rc = bt_pair_get(db, sym, tf, true, c + from, cnt, &p,
-		    err)) != 0)
-			goto out;
-		if ((rc = bt_candles_upsert(db, &p, c + from, cnt, &changed,
-		    err)) != 0)
-			goto out;
-		after += changed;
+		cnt = (size_t)sqlite3_column_int64(st, 1);
+		if ((rc = bt_pair_get(db, (const char *)sqlite3_column_text(st,
+		    0), tf, true, c + from, cnt, &p, err)) != 0 ||
+		    (rc = bt_candles_upsert(db, &p, c + from, cnt, &changed,
+		    err)) != 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+		*written += changed;
 		from += cnt;
 	}
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
 	sqlite3_finalize(st);
-	st = NULL;
-	if (after != before) {
+	if (rc == SQLITE_DONE)
+		return 0;
+sqlfail:
+	snprintf(err, BT_ERRLEN, "%s: %s", view, bt_db_errmsg(db));
+	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
+}
+
+/*
+ * Converts the seed's plain ohlcv_* tables (an operator's existing file)
+ * into the compact layout, keeping every row: each table's rows are read
+ * by column name, written as candles, counted again through the new view
+ * and only then dropped, all in the caller's transaction.
+ */
+static int
+migrate_table(sqlite3 *db, const char *tf, json_t *report, char *err)
+{
+	const char *view = bt_tf_view(tf);
+	struct bt_candle *c = NULL;
+	size_t n = 0;
+	int64_t after;
+	char *sql;
+	int rc;
+
+	if ((rc = read_plain(db, view, &c, &n, err)) != 0 ||
+	    (rc = store_plain(db, view, tf, c, &after, err)) != 0)
+		goto out;
+	if (after != (int64_t)n) {
 		snprintf(err, BT_ERRLEN, "%s: %lld rows read but %lld written "
 		    "(duplicate timestamps?); nothing converted", view,
-		    (long long)before, (long long)after);
+		    (long long)n, (long long)after);
 		rc = BT_EX_DATAERR;
 		goto out;
 	}
@@ -596,14 +642,8 @@ migrate_table(sqlite3 *db, const char *tf, json_t *report, char *err)
 	sqlite3_free(sql);
 	if (rc != 0)
 		goto out;
-	json_object_set_new(report, tf, json_integer(before));
-	rc = 0;
-	goto out;
-sqlfail:
-	snprintf(err, BT_ERRLEN, "%s: %s", view, bt_db_errmsg(db));
-	rc = bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
+	json_object_set_new(report, tf, json_integer((json_int_t)n));
 out:
-	sqlite3_finalize(st);
 	free(c);
 	return rc;
 }

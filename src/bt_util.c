@@ -471,6 +471,23 @@ bt_warnx(const char *fmt, ...)
 }
 
 /*
+ * bt_warnx() of a failure that a caller also keeps: the first such line
+ * (redacted) goes into first[len] when it is still empty.
+ */
+void
+bt_vwarnx_keep(char *first, size_t len, const char *fmt, va_list ap)
+{
+	char buf[2048];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	bt_warnx("%s", buf);
+	if (first[0] == '\0') {
+		bt_redact(buf);
+		snprintf(first, len, "%s", buf);
+	}
+}
+
+/*
  * The first diagnostic this run printed, redacted, or else the message
  * of its first WARNING or CRITICAL: what a failed run's runs row says
  * went wrong (bt-watchdog quotes it).

@@ -82,6 +82,8 @@ bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
 void	 bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 bt_set_diag(FILE *fp);		/* NULL: silent (fuzzers) */
 const char *bt_first_diag(void);		/* "" when none yet */
+/* bt_warnx(), and the first such line kept in first[len]. */
+void	 bt_vwarnx_keep(char *first, size_t len, const char *fmt, va_list ap);
 void	 bt_note_problem(const char *msg);	/* a WARNING/CRITICAL's text */
 /* Removes Telegram tokens and API keys from s, in place. */
 void	 bt_redact(char *s);

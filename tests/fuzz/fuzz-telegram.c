@@ -1,14 +1,14 @@
 /*
- * fuzz-telegram.c - bt-digest's reading of Telegram's answers (outside
- * input: whatever the Bot API, a proxy or an impostor sends back).
- * tg_answer() is static in src/bt-digest.c, included here with its
- * main() renamed.  The first two bytes pick the HTTP status.  An answer
+ * fuzz-telegram.c - bt_telegram.c's reading of Telegram's answers
+ * (outside input: whatever the Bot API, a proxy or an impostor sends
+ * back), bt_tg_answer().  The first byte picks the HTTP status.  An answer
  * is ok only with status 200 and "ok": true; a description always fits
  * its buffer and is a C string; bt_redact() on it never grows it.
  */
-#define main bt_digest_main
-#include "../../src/bt-digest.c"
-#undef main
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt_telegram.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,7 +16,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const long codes[] = { 200, 400, 401, 404, 429, 500, 502, 0 };
-	struct tg_ans a;
+	struct bt_tg_ans a;
 	long status;
 	size_t n;
 
@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	bt_set_diag(NULL);
 	status = codes[data[0] % (sizeof(codes) / sizeof(codes[0]))];
-	tg_answer(status, (const char *)data + 1, size - 1, &a);
+	bt_tg_answer(status, (const char *)data + 1, size - 1, &a);
 	if (a.ok && status != 200)
 		abort();
 	n = strnlen(a.desc, sizeof(a.desc));
