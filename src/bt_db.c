@@ -6,7 +6,8 @@
  * connection, SQLite's errors as bt's exit codes and words, and the write
  * transaction (BEGIN IMMEDIATE under run/write.lock, bt_lock.c).
  *
- * Invariants: every write goes through bt_begin()/bt_commit(); readers
+ * Invariants: every write goes through bt_begin()/bt_commit(), under the
+ * write lock of its file (the state file's own, or the store's); readers
  * open read-only, and never with mmap; the busy timeout is set before a
  * connection's first read.  What the files hold is bt_store.c's,
  * bt_state.c's and bt_migrate.c's.
@@ -191,6 +192,36 @@ ro_recover(sqlite3 *db, const char *path, char *err)
 }
 
 /*
+ * Which write lock a connection's writes take (bt_lock.c): the state
+ * file's connections are registered at open (BT_DB_STATE), every other
+ * one is the store's.  A program holds a handful of connections.
+ */
+static sqlite3	*state_conns[8];
+
+static void
+lock_register(sqlite3 *db, bool state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(state_conns) / sizeof(state_conns[0]); i++)
+		if (state ? state_conns[i] == NULL : state_conns[i] == db) {
+			state_conns[i] = state ? db : NULL;
+			return;
+		}
+}
+
+static int
+lock_of(sqlite3 *db)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(state_conns) / sizeof(state_conns[0]); i++)
+		if (state_conns[i] == db)
+			return BT_LOCK_STATE;
+	return BT_LOCK_STORE;
+}
+
+/*
  * Opens path with the seed's pragmas: read-only (BT_DB_RO), read-write, or
  * created (BT_DB_CREATE, with mode fmode before SQLite opens it, since the
  * -wal and -shm files copy the database's mode).  0 or an exit code.
@@ -256,6 +287,8 @@ bt_db_open(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 		return BT_EX_IOERR;
 	}
 	sqlite3_extended_result_codes(*db, 1);
+	if (mode & BT_DB_STATE)
+		lock_register(*db, true);
 	/* The busy timeout first: ro_recover() makes the first read. */
 	sqlite3_busy_timeout(*db, (int)bt_conf_long("SQLITE_BUSY_TIMEOUT_MS"));
 	if ((flags == SQLITE_OPEN_READONLY &&
@@ -274,6 +307,7 @@ bt_close(sqlite3 *db)
 
 	if (db == NULL)
 		return;
+	lock_register(db, false);
 	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
 		sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -302,14 +336,26 @@ bt_stmt(sqlite3 *db, const char *sql, char *err)
 /* ---------------------------------------------------------- transactions */
 
 int
+bt_db_lock(sqlite3 *db, char *err)
+{
+	return bt_wlock_file(lock_of(db), err);
+}
+
+void
+bt_db_unlock(sqlite3 *db)
+{
+	bt_wunlock_file(lock_of(db));
+}
+
+int
 bt_begin(sqlite3 *db, char *err)
 {
 	int rc;
 
-	if ((rc = bt_wlock(err)) != 0)
+	if ((rc = bt_db_lock(db, err)) != 0)
 		return rc;
 	if ((rc = bt_exec(db, "BEGIN IMMEDIATE", err)) != 0)
-		bt_wunlock();
+		bt_db_unlock(db);
 	return rc;
 }
 
@@ -322,7 +368,7 @@ bt_commit(sqlite3 *db, char *err)
 		if (!sqlite3_get_autocommit(db))
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	}
-	bt_wunlock();
+	bt_db_unlock(db);
 	return rc;
 }
 
@@ -331,5 +377,5 @@ bt_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	bt_wunlock();
+	bt_db_unlock(db);
 }

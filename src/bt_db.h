@@ -10,7 +10,8 @@
 #include "bt_util.h"
 
 enum { BT_DB_RO = 0, BT_DB_RW = 1, BT_DB_CREATE = 2,
-	BT_DB_PLAIN_OK = 4 };	/* open a seed-layout store, to migrate it */
+	BT_DB_PLAIN_OK = 4,	/* open a seed-layout store, to migrate it */
+	BT_DB_STATE = 8 };	/* the state file: writes take its own lock */
 
 /*
  * A connection with the seed's pragmas (bt_migrate.h's bt_open_store()
@@ -22,6 +23,9 @@ int	 bt_db_open(const char *path, int mode, int fmode, sqlite3 **db,
 int	 bt_sqlite_ex(int rc);
 /* sqlite3_errmsg(), but "no space left on device" for a full disk. */
 const char *bt_db_errmsg(sqlite3 *db);
+/* The write lock of db's file (an explicit checkpoint, a journal mode). */
+int	 bt_db_lock(sqlite3 *db, char *err);
+void	 bt_db_unlock(sqlite3 *db);
 /* BEGIN IMMEDIATE under the write lock; commit or roll back and unlock. */
 int	 bt_begin(sqlite3 *db, char *err);
 int	 bt_commit(sqlite3 *db, char *err);

@@ -348,6 +348,23 @@ static const char *state_v3 =
 	"  made INTEGER NOT NULL);"
 	"UPDATE bt_meta SET value=3 WHERE key='schema_version';";
 
+/* Whether the file is in WAL mode already (a read: no lock needed). */
+static bool
+is_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return false;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		wal = strcmp((const char *)sqlite3_column_text(st, 0), "wal") ==
+		    0;
+	sqlite3_finalize(st);
+	return wal;
+}
+
 /*
  * Brings a file's schema to `want', creating it from nothing.  A file
  * whose version is newer than this binary knows is refused untouched.
@@ -374,16 +391,18 @@ migrate(sqlite3 *db, bool store, bool rw, bool plain_ok, char *err)
 		    "tables; convert it once with bt-fetch --migrate", path);
 		return BT_EX_CONFIG;
 	}
-	if (rw) {
+	if (rw && !is_wal(db)) {
 		/*
 		 * WAL only now that the file is known to be ours: a refused
 		 * file is left exactly as it was.  Switching needs the file
-		 * to itself, so it is done under the write lock.
+		 * to itself, so it is done under the write lock; a file in WAL
+		 * already needs neither, so a trader holding the lock does
+		 * not keep a run from opening the store.
 		 */
-		if ((rc = bt_wlock(err)) != 0)
+		if ((rc = bt_db_lock(db, err)) != 0)
 			return rc;
 		rc = bt_exec(db, "PRAGMA journal_mode=WAL", err);
-		bt_wunlock();
+		bt_db_unlock(db);
 		if (rc != 0)
 			return rc;
 	}
@@ -437,7 +456,7 @@ bt_open_state(const char *path, int mode, sqlite3 **db, char *err)
 {
 	int rc;
 
-	if ((rc = bt_db_open(path, mode, 0600, db, err)) != 0)
+	if ((rc = bt_db_open(path, mode | BT_DB_STATE, 0600, db, err)) != 0)
 		return rc;
 	if ((rc = migrate(*db, false, mode != BT_DB_RO, false, err)) != 0) {
 		bt_close(*db);

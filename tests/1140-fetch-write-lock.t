@@ -1,0 +1,56 @@
+#!/bin/sh
+# The write-lock wait is the run's budget, not a wait per write, and a
+# trader holding the store's lock keeps no bt run from recording its runs
+# row and events: the state file has its own lock (bt(7), WRITING AND
+# LOCKING; issue 15).
+. "$(dirname "$0")/lib.sh"
+
+export BT_NOW=2022-10-11T00:00:00Z BT_WRITE_LOCK_WAIT=0.2
+FT=$DATA/freqtrade
+ST=$BT_HOME/db/bt_state.db
+
+# hold LOCK: a stand-in trader holds run/LOCK until `release'.
+hold() {
+	mkdir -p $BT_HOME/run
+	mkfifo $TRASH/hold
+	flock $BT_HOME/run/$1 sh -c "echo held; read x <$TRASH/hold" >$TRASH/held &
+	HOLDER=$!
+	until grep -q held $TRASH/held 2>/dev/null; do :; done
+}
+release() {
+	echo x >$TRASH/hold
+	wait $HOLDER
+	rm -f $TRASH/hold $TRASH/held
+}
+
+test_expect_success 'a first import creates the store and the state file' '
+	test_expect_code 0 bt-fetch -q --import $FT/BTC_USDT-1d.json >/dev/null
+'
+
+test_expect_success 'the store locked all along: one budget for the run, said once, and the run is recorded' '
+	hold write.lock &&
+	rc=0 && bt-fetch --import $FT/ETH_USDT-1d.json $FT/BTC_USDT-4h.json \
+	    $FT/ETH_USDT-4h.json >out 2>err || rc=$?
+	release &&
+	test "$rc" = 75 &&
+	test "$(grep -c "\"event\":\"write_lock\"" out)" = 1 &&
+	json_has out "select(.event==\"write_lock\") | .severity==\"WARNING\" and .lock==\"run/write.lock\" and (.message|contains(\"in all this run (BT_WRITE_LOCK_WAIT)\"))" &&
+	test "$(sql $ST "select exit from runs where prog=\"bt-fetch\" order by id desc limit 1")" = 75 &&
+	test "$(sql $ST "select count(*) from runs where exit is null")" = 0 &&
+	test "$(sql $BT_HOME/db/crypto_agent.db "select count(*) from ohlcv_h4")" = 0
+'
+
+test_expect_success 'the state file locked: the run waits for its own lock, and says which' '
+	hold state.lock &&
+	rc=0 && bt-fetch -q --import $FT/ETH_USDT-1d.json >out 2>err || rc=$?
+	release &&
+	test "$rc" = 75 &&
+	grep -q "run/state.lock has been held by another writer" err
+'
+
+test_expect_success 'the locks free: the next run does it all' '
+	test_expect_code 0 bt-fetch -q --import $FT/ETH_USDT-1d.json $FT/BTC_USDT-4h.json >out &&
+	test "$(sql $BT_HOME/db/crypto_agent.db "select count(distinct symbol) from ohlcv_d1")" = 2
+'
+
+test_done
