@@ -208,6 +208,18 @@ bt_alerts_record_stdin(struct bt_alerts *x, struct bt_alert_stats *rs)
 			line[--n] = '\0';
 		if (n == 0)
 			continue;
+		/*
+		 * An event whose text is not valid UTF-8 is recorded with
+		 * U+FFFD in place of the bad bytes, not dropped (jansson
+		 * refuses such input whole).  A NUL byte stays an error.
+		 */
+		if (strlen(line) == (size_t)n) {
+			char *u = bt_utf8(line);
+			free(line);
+			line = u;
+			n = (ssize_t)strlen(line);
+			cap = (size_t)n + 1;
+		}
 		if ((ev = json_loadb(line, (size_t)n, 0, &je)) == NULL ||
 		    !json_is_object(ev)) {
 			bt_warnx("stdin:%ld: not a JSON object (ignored)",

@@ -193,8 +193,51 @@ event_id(char out[40], const char *kind, const char *symbol,
 	snprintf(out, 40, "%016llx", (unsigned long long)h);
 }
 
+/*
+ * What the state file keeps of one event's message: BT_EVENT_KEEP bytes,
+ * cut on a UTF-8 boundary and marked, in the message column and in the
+ * detail alike.  A script may pipe a 5 MB message; bt-digest sends 500
+ * bytes of it (bt-digest(1)) and the whole line stays in its log.
+ */
+#define BT_EVENT_KEEP	16384
+
+static int	 record(sqlite3 *, json_t *, char *);
+
+static json_t *
+kept(json_t *ev, const char *msg)
+{
+	json_t *copy;
+	size_t n = strlen(msg), cut = BT_EVENT_KEEP;
+	char *m;
+
+	if (n <= BT_EVENT_KEEP)
+		return json_incref(ev);
+	while (cut > 0 && ((unsigned char)msg[cut] & 0xc0) == 0x80)
+		cut--;
+	if (asprintf(&m, "%.*s ... [cut: %zu bytes in all; the state file "
+	    "keeps %d]", (int)cut, msg, n, BT_EVENT_KEEP) == -1)
+		abort();
+	copy = json_copy(ev);
+	json_object_set_new(copy, "message", json_string(m));
+	free(m);
+	return copy;
+}
+
 int
 bt_event_record(sqlite3 *st, json_t *ev, char *err)
+{
+	const char *msg;
+	int rc;
+
+	msg = json_string_value(json_object_get(ev, "message"));
+	ev = msg != NULL ? kept(ev, msg) : json_incref(ev);
+	rc = record(st, ev, err);
+	json_decref(ev);
+	return rc;
+}
+
+static int
+record(sqlite3 *st, json_t *ev, char *err)
 {
 	sqlite3_stmt *s;
 	const char *sev, *kind, *msg, *id;
@@ -280,10 +323,10 @@ vevent(sqlite3 *st, const char *id, const char *severity, const char *kind,
 		bt_note_problem(msg);
 	rec = bt_rec(kind);
 	json_object_set_new(rec, "severity", json_string(severity));
-	json_object_set_new(rec, "symbol", symbol ? json_string(symbol) :
-	    json_null());
-	json_object_set_new(rec, "tf", tf ? json_string(tf) : json_null());
-	json_object_set_new(rec, "message", json_string(msg));
+	/* A path or a name with a stray byte must not lose the event. */
+	json_object_set_new(rec, "symbol", bt_jstr(symbol));
+	json_object_set_new(rec, "tf", bt_jstr(tf));
+	json_object_set_new(rec, "message", bt_jstr(msg));
 	if (extra != NULL) {
 		json_object_foreach(extra, k, v)
 			json_object_set(rec, k, v);

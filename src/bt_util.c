@@ -508,6 +508,63 @@ bt_note_problem(const char *msg)
 
 /* ------------------------------------------------------------ JSON lines */
 
+/*
+ * s as valid UTF-8, malloc'd: every byte that does not start or continue
+ * a well-formed sequence (overlong forms, surrogates and code points past
+ * U+10FFFF included, as jansson refuses them) becomes U+FFFD.  JSON
+ * strings must be UTF-8, and a path or a message with a byte 0xFF would
+ * otherwise make jansson drop the whole field, and with it the event.
+ */
+char *
+bt_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct bt_buf b = { 0 };
+	size_t i = 0, n, k;
+	uint32_t cp;
+
+	if (s == NULL)
+		return NULL;
+	bt_buf_add(&b, "", 0);
+	while (p[i] != '\0') {
+		n = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 :
+		    (p[i] & 0xf0) == 0xe0 ? 3 : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
+		cp = n == 1 ? p[i] : n == 2 ? p[i] & 0x1f : n == 3 ?
+		    p[i] & 0x0f : p[i] & 0x07;
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				break;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (n == 0 || k < n || (n == 2 && cp < 0x80) ||
+		    (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+			bt_buf_add(&b, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			i++;
+			continue;
+		}
+		bt_buf_add(&b, p + i, n);
+		i += n;
+	}
+	return b.p;
+}
+
+/* json_string() of bt_utf8(s): never NULL for a string, json null for
+ * NULL. */
+json_t *
+bt_jstr(const char *s)
+{
+	char *u;
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	u = bt_utf8(s);
+	j = json_string(u);
+	free(u);
+	return j;
+}
+
 json_t *
 bt_rec(const char *event)
 {

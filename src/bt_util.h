@@ -89,6 +89,10 @@ void	 bt_note_problem(const char *msg);	/* a WARNING/CRITICAL's text */
 void	 bt_redact(char *s);
 void	 bt_redact_add(const char *secret);	/* also redact this literal */
 
+/* Valid UTF-8 (invalid bytes as U+FFFD), malloc'd; its JSON string. */
+char	*bt_utf8(const char *s);
+json_t	*bt_jstr(const char *s);
+
 /* JSON lines on stdout: {"ts":..,"prog":..,"event":..,...}. */
 json_t	*bt_rec(const char *event);
 void	 bt_rec_dur(json_t *rec, const char *key, double seconds);
