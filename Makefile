@@ -38,6 +38,11 @@ TESTENV=	PATH="$(CURDIR)/$(B):$$PATH" BT_SRC="$(CURDIR)" LC_ALL=C TZ=UTC
 
 all: $(PROGS) $(O)/gen-conf-example
 
+# Without the -dev packages, one line names them (`make deps' installs
+# them) instead of a compiler error.
+build-deps: FRC
+	@scripts/deps build --check
+
 # etc/bt.conf.example is generated from bt_conf.c's key table, and
 # committed; `make lint' fails when the committed copy is stale.
 $(O)/gen-conf-example: src/gen-conf-example.c $(HDRS) $(O)/libbt.a
@@ -51,7 +56,7 @@ $(O)/libbt.a: $(LIBOBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIBOBJ)
 
-$(O)/%.o: src/%.c $(HDRS)
+$(O)/%.o: src/%.c $(HDRS) | build-deps
 	@mkdir -p $(O)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -198,6 +203,6 @@ clean: FRC
 	rm -rf build $(B)/bt-*
 
 FRC:
-.PHONY: all deps check test san test-san fuzz lint demo bench campaigns install \
+.PHONY: all build-deps deps check test san test-san fuzz lint demo bench campaigns install \
 	render-cron install-cron uninstall-cron \
 	uninstall clean FRC
