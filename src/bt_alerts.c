@@ -20,6 +20,8 @@
  * - A CRITICAL that its chat refuses goes to the other configured chats,
  *   with a line saying why; the refusal is recorded (bt-watchdog sees it).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -623,12 +625,75 @@ msg_clear(struct bt_alert_msg *m)
 	m->nitems = 0;
 }
 
+/*
+ * A sends row for a message Telegram took, inside the caller's
+ * transaction; what was sent is kept 30 days, for the digest and the cap.
+ */
+static int
+insert_send(struct bt_alerts *x, const char *chat, int sev, int64_t events,
+    int partno, int nparts, const char *text, char *err)
+{
+	sqlite3_stmt *s;
+	char head[200];
+	int64_t now = bt_now_ms();
+	int rc;
+
+	if ((s = bt_stmt(x->st, "INSERT INTO sends(ts, chat, severity, events, "
+	    "part, parts, head, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    err)) == NULL)
+		return BT_EX_SOFTWARE;
+	snprintf(head, sizeof(head), "%s", text);
+	head[strcspn(head, "\n")] = '\0';
+	cut_utf8(head, 120);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, chat, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, sevname[sev], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, events);
+	sqlite3_bind_int(s, 5, partno);
+	sqlite3_bind_int(s, 6, nparts);
+	sqlite3_bind_text(s, 7, head, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 8, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, BT_ERRLEN, "sends: %s", bt_db_errmsg(x->st));
+		return bt_sqlite_ex(rc);
+	}
+	if ((s = bt_stmt(x->st, "DELETE FROM sends WHERE ts < ?1", err)) !=
+	    NULL) {
+		sqlite3_bind_int64(s, 1, now - 30 * 86400000LL);
+		sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+	return 0;
+}
+
+/* A sends row of its own, for a message that carried no events. */
+static void
+record_send(struct bt_alerts *x, const char *chat, int sev, int64_t events,
+    int partno, int nparts, const char *text)
+{
+	char err[BT_ERRLEN];
+
+	if (x->dry || x->st == NULL)
+		return;
+	if (bt_begin(x->st, err) != 0 || insert_send(x, chat, sev, events,
+	    partno, nparts, text, err) != 0) {
+		bt_rollback(x->st);
+		bt_warnx("%s", err);
+		return;
+	}
+	if (bt_commit(x->st, err) != 0)
+		bt_warnx("%s", err);
+}
+
 static int
 mark_sent(struct bt_alerts *x, const struct part *p, const char *chat, int sev,
     int partno, int nparts, int64_t events, const char *text)
 {
 	sqlite3_stmt *s;
-	char err[BT_ERRLEN], head[200];
+	char err[BT_ERRLEN];
 	const struct bt_alert_group *g;
 	int64_t now = bt_now_ms();
 	size_t i;
@@ -676,39 +741,9 @@ mark_sent(struct bt_alerts *x, const struct part *p, const char *chat, int sev,
 			goto fail;
 		}
 	}
-	if ((s = bt_stmt(x->st, "INSERT INTO sends(ts, chat, severity, events, "
-	    "part, parts, head, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	    err)) == NULL) {
-		rc = BT_EX_SOFTWARE;
+	if ((rc = insert_send(x, chat, sev, events, partno, nparts, text != NULL ?
+	    text : p->text.p, err)) != 0)
 		goto fail;
-	}
-	snprintf(head, sizeof(head), "%s", p->text.p);
-	head[strcspn(head, "\n")] = '\0';
-	cut_utf8(head, 120);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, chat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, sevname[sev], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, events);
-	sqlite3_bind_int(s, 5, partno);
-	sqlite3_bind_int(s, 6, nparts);
-	sqlite3_bind_text(s, 7, head, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 8, text != NULL ? text : p->text.p, -1,
-	    SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "sends: %s", bt_db_errmsg(x->st));
-		rc = bt_sqlite_ex(rc);
-		goto fail;
-	}
-	/* What was sent is kept 30 days, for the digest and the cap. */
-	if ((s = bt_stmt(x->st, "DELETE FROM sends WHERE ts < ?1", err)) !=
-	    NULL) {
-		sqlite3_bind_int64(s, 1, now - 30 * 86400000LL);
-		sqlite3_step(s);
-		sqlite3_reset(s);
-	}
 	return bt_commit(x->st, err);
 fail:
 	bt_rollback(x->st);
@@ -991,6 +1026,63 @@ msg_sev(struct bt_alerts *x, const struct bt_alert_msg *m)
 }
 
 /*
+ * With BT_DIGEST_PICTURE=1, the daily digest is preceded by the daily
+ * backtest's equity curve (BT_DIGEST_PICTURE_FILE, a PNG the job's
+ * plot made), sent with sendPhoto and a short caption; the digest's text
+ * goes as its own message after it.  No picture, no photo: nothing fails
+ * for a missing PNG (gnuplot is optional).  A photo that Telegram refuses
+ * is said and recorded, and the text goes all the same.
+ */
+static void
+send_picture(struct bt_alerts *x, const char *chat)
+{
+	struct bt_tg_try t;
+	struct stat sb;
+	char *path, cap[256], ts[32], err[BT_ERRLEN];
+	const char *f = bt_conf("BT_DIGEST_PICTURE_FILE");
+	json_t *rec;
+	int rc;
+
+	if (!bt_conf_long("BT_DIGEST_PICTURE") || x->offline || x->dry ||
+	    x->stop)
+		return;
+	path = *f == '/' ? strdup(f) : bt_path(f);
+	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		free(path);
+		return;
+	}
+	snprintf(cap, sizeof(cap), "bt daily digest, %s: the daily "
+	    "backtest's equity curve (written %s); the digest follows",
+	    bt_fmt_time(bt_now_ms(), ts), bt_fmt_time((int64_t)sb.st_mtime *
+	    1000, err));
+	rc = bt_tg_send_photo(&x->tg, chat, path, cap, x->t0 +
+	    bt_conf_double("BT_DIGEST_TIME_BUDGET"), &t);
+	if (t.line[0] != '\0' && x->error[0] == '\0')
+		snprintf(x->error, sizeof(x->error), "%s", t.line);
+	if (t.stop)
+		x->stop = true;
+	if (rc != 0) {
+		mark_refused(x, chat, BT_SEV_INFO, cap, t.why);
+		x->exit = bt_exit_worse(x->exit, rc);
+		free(path);
+		return;
+	}
+	x->used++;
+	x->sent++;
+	record_send(x, chat, BT_SEV_INFO, 0, 1, 1, cap);
+	if (!x->quiet) {
+		rec = bt_rec("sent");
+		json_object_set_new(rec, "chat", json_string(chat));
+		json_object_set_new(rec, "severity", json_string("INFO"));
+		json_object_set_new(rec, "photo", bt_jstr(path));
+		json_object_set_new(rec, "bytes", json_integer(sb.st_size));
+		json_object_set_new(rec, "message_id", json_integer(t.mid));
+		bt_emit(rec);
+	}
+	free(path);
+}
+
+/*
  * The volume policy for one message (bt-digest(1), VOLUME):
  * within the budget it goes whole; a message without CRITICAL waits when
  * it would eat into the reserve; over the cap, a message with new
@@ -1024,6 +1116,8 @@ send_message(struct bt_alerts *x, struct bt_alert_msg *m)
 	np = pack(x, m, maxp, &p);
 	if (unlimited || (crit && x->used + (int64_t)np <= cap) ||
 	    (!crit && x->used + (int64_t)np <= cap - reserve)) {
+		if (m->daily)
+			send_picture(x, m->chat);
 		rc = deliver(x, m, p, np);
 		parts_free(p, np);
 		return rc;

@@ -271,6 +271,10 @@ static struct key keys[] = {
 	    "hour of the daily digest, UTC"),
 	KEY("BT_DIGEST_TIME_BUDGET", K_NUM, "40", 0, 3600, D,
 	    "seconds a run may spend waiting on Telegram"),
+	KEY("BT_DIGEST_PICTURE", K_BOOL, "0", 0, 1, D,
+	    "1 sends the daily backtest's equity curve before the digest"),
+	KEY("BT_DIGEST_PICTURE_FILE", K_PATH, "results/equity.png", 0, 0, D,
+	    "that picture, a PNG (relative to BT_HOME)"),
 	SECTION("bt-watchdog: the probe and the decision matrix",
 	"BT_WATCHDOG_JOBS", K_LIST, "bt-fetch:60:60 bt-validate:1440:120 "
 	    "bt-backup:1440:120 bt-backtest:1440:240 bt-digest/daily:1440:120 "

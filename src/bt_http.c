@@ -209,6 +209,54 @@ bt_http_post(struct bt_http *h, const char *path, const char *form,
 	return rc;
 }
 
+/*
+ * POST multipart/form-data: n text fields, and one file read from disk
+ * by libcurl (its name in the form, its file name and type as sent).
+ */
+int
+bt_http_post_file(struct bt_http *h, const char *path,
+    const char *const *names, const char *const *values, int n,
+    const char *field, const char *file, const char *type,
+    struct bt_http_resp *r)
+{
+	curl_mime *mime;
+	curl_mimepart *part;
+	char *url;
+	int i, rc;
+
+	if (asprintf(&url, "%s%s", h->base, path) == -1)
+		abort();
+	if ((mime = curl_mime_init(h->curl)) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		part = curl_mime_addpart(mime);
+		curl_mime_name(part, names[i]);
+		curl_mime_data(part, values[i], CURL_ZERO_TERMINATED);
+	}
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, field);
+	if (curl_mime_filedata(part, file) != CURLE_OK) {
+		memset(r, 0, sizeof(*r));
+		r->used_weight = -1;
+		r->retry_after = -1;
+		snprintf(r->err, sizeof(r->err), "%s: cannot be read", file);
+		if ((r->body = strdup("")) == NULL)
+			abort();
+		curl_mime_free(mime);
+		explicit_bzero(url, strlen(url));
+		free(url);
+		return -1;
+	}
+	curl_mime_type(part, type);
+	curl_easy_setopt(h->curl, CURLOPT_MIMEPOST, mime);
+	rc = perform(h, url, r);
+	curl_easy_setopt(h->curl, CURLOPT_MIMEPOST, NULL);
+	curl_mime_free(mime);
+	explicit_bzero(url, strlen(url));
+	free(url);
+	return rc;
+}
+
 void
 bt_http_resp_free(struct bt_http_resp *r)
 {

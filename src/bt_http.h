@@ -26,6 +26,11 @@ int	 bt_http_get(struct bt_http *h, const char *path, const char *query,
 /* POST application/x-www-form-urlencoded. */
 int	 bt_http_post(struct bt_http *h, const char *path, const char *form,
 	    struct bt_http_resp *r);
+/* POST multipart/form-data: n text fields and one file from disk. */
+int	 bt_http_post_file(struct bt_http *h, const char *path,
+	    const char *const *names, const char *const *values, int n,
+	    const char *field, const char *file, const char *type,
+	    struct bt_http_resp *r);
 void	 bt_http_resp_free(struct bt_http_resp *r);
 char	*bt_http_escape(struct bt_http *h, const char *s);
 

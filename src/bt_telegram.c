@@ -104,38 +104,44 @@ said(struct bt_tg_try *t, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* One Bot API request: a form, or text fields and a file (multipart). */
+struct tgreq {
+	const char	*method;
+	const char	*form;
+	const char	*const *names, *const *values;
+	int		 n;
+	const char	*file, *type;
+};
+
 /*
- * One sendMessage of `text' to `chat', retried as the top of this file
- * says until the bt_mono() time `deadline'.  0 when Telegram answered ok
- * (t->mid its message_id); otherwise an exit code: 75 for a 429 whose
- * wait (t->wait) outlasts the deadline, 65 for a refusal (78 when the
- * token or the method is wrong: 401, 404), 69 when Telegram stayed
- * unavailable; t->why says it short, t->stop when nothing more should be
- * tried in this run.
+ * One request to `chat', retried as the top of this file says until the
+ * bt_mono() time `deadline'.  0 when Telegram answered ok (t->mid the
+ * message_id); otherwise an exit code: 75 for a 429 whose wait (t->wait)
+ * outlasts the deadline, 65 for a refusal (78 when the token or the
+ * method is wrong: 401, 404), 69 when Telegram stayed unavailable;
+ * t->why says it short, t->stop when nothing more should be tried in
+ * this run.
  */
-int
-bt_tg_send(struct bt_tg *tg, const char *chat, const char *text,
+static int
+tg_call(struct bt_tg *tg, const char *chat, const struct tgreq *q,
     double deadline, struct bt_tg_try *t)
 {
 	struct bt_http_resp r;
-	struct bt_buf form = { 0 };
-	char *e1, *e2, *path, ts[32];
+	char *path, ts[32];
 	double *delays, wait;
 	int nd, try, rc = BT_EX_UNAVAILABLE;
 	struct bt_tg_ans a;
 
 	memset(t, 0, sizeof(*t));
-	e1 = bt_http_escape(tg->http, chat);
-	e2 = bt_http_escape(tg->http, text);
-	bt_buf_printf(&form, "chat_id=%s&text=%s&disable_web_page_preview=true",
-	    e1, e2);
-	free(e1);
-	free(e2);
-	if (asprintf(&path, "/bot%s/sendMessage", tg->token) == -1)
+	if (asprintf(&path, "/bot%s/%s", tg->token, q->method) == -1)
 		abort();
 	nd = bt_conf_delays("BT_RETRY_DELAYS", &delays);
 	for (try = 0; ; try++) {
-		bt_http_post(tg->http, path, form.p, &r);
+		if (q->file != NULL)
+			bt_http_post_file(tg->http, path, q->names, q->values,
+			    q->n, "photo", q->file, q->type, &r);
+		else
+			bt_http_post(tg->http, path, q->form, &r);
 		bt_tg_answer(r.status, r.body, r.len, &a);
 		if (a.ok) {
 			t->mid = a.mid;
@@ -198,7 +204,62 @@ bt_tg_send(struct bt_tg *tg, const char *chat, const char *text,
 	free(delays);
 	explicit_bzero(path, strlen(path));
 	free(path);
+	return rc;
+}
+
+/* sendMessage of `text' to `chat', as plain text; see tg_call(). */
+int
+bt_tg_send(struct bt_tg *tg, const char *chat, const char *text,
+    double deadline, struct bt_tg_try *t)
+{
+	struct bt_buf form = { 0 };
+	struct tgreq q = { 0 };
+	char *e1, *e2;
+	int rc;
+
+	e1 = bt_http_escape(tg->http, chat);
+	e2 = bt_http_escape(tg->http, text);
+	bt_buf_printf(&form, "chat_id=%s&text=%s&disable_web_page_preview=true",
+	    e1, e2);
+	free(e1);
+	free(e2);
+	q.method = "sendMessage";
+	q.form = form.p;
+	rc = tg_call(tg, chat, &q, deadline, t);
 	explicit_bzero(form.p, form.len);
 	bt_buf_free(&form);
 	return rc;
+}
+
+/*
+ * sendPhoto of the PNG file `png' to `chat' with a caption of at most
+ * 1,024 characters (Telegram's limit; cut here on a UTF-8 boundary), as
+ * multipart/form-data; see tg_call().
+ */
+int
+bt_tg_send_photo(struct bt_tg *tg, const char *chat, const char *png,
+    const char *caption, double deadline, struct bt_tg_try *t)
+{
+	const char *names[] = { "chat_id", "caption" };
+	const char *values[2];
+	struct tgreq q = { 0 };
+	char cap[4097];
+	size_t n;
+
+	snprintf(cap, sizeof(cap), "%s", caption);
+	while (bt_tg_units(cap, strlen(cap)) > BT_TG_CAPTION) {
+		n = strlen(cap) - 1;
+		while (n > 0 && ((unsigned char)cap[n] & 0xc0) == 0x80)
+			n--;
+		cap[n] = '\0';
+	}
+	values[0] = chat;
+	values[1] = cap;
+	q.method = "sendPhoto";
+	q.names = names;
+	q.values = values;
+	q.n = 2;
+	q.file = png;
+	q.type = "image/png";
+	return tg_call(tg, chat, &q, deadline, t);
 }

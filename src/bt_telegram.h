@@ -8,6 +8,7 @@
 #include "bt_http.h"
 
 #define BT_TG_LIMIT	4096	/* UTF-16 code units per message */
+#define BT_TG_CAPTION	1024	/* UTF-16 code units per photo caption */
 
 /*
  * What Telegram answered, from outside: ok with its message_id; the
@@ -42,5 +43,7 @@ struct bt_tg_try {
 };
 int	 bt_tg_send(struct bt_tg *tg, const char *chat, const char *text,
 	    double deadline, struct bt_tg_try *t);
+int	 bt_tg_send_photo(struct bt_tg *tg, const char *chat, const char *png,
+	    const char *caption, double deadline, struct bt_tg_try *t);
 
 #endif /* BT_TELEGRAM_H */

@@ -227,6 +227,31 @@ class ReqLog:
             self.f.flush()
 
 
+def parse_multipart(ctype, body):
+    """A multipart/form-data body (RFC 7578) as (fields, files): fields
+    name -> text, files name -> {"filename", "type", "data"}.  A body that
+    does not parse gives ({"_unparsable": ...}, {})."""
+    import email.parser
+    import email.policy
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body)
+    if not msg.is_multipart():
+        return {"_unparsable": body[:200].decode("utf-8", "replace")}, {}
+    fields, files = {}, {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name is None:
+            continue
+        data = part.get_payload(decode=True) or b""
+        fname = part.get_param("filename", header="content-disposition")
+        if fname is not None:
+            files[name] = {"filename": fname, "data": data,
+                           "type": part.get_content_type()}
+        else:
+            fields[name] = data.decode("utf-8", "replace")
+    return fields, files
+
+
 class Request:
     """One parsed request.  .query: name -> last value; .form: the parsed
     body (dict) or None; .logpath: the path as logged."""
@@ -240,6 +265,7 @@ class Request:
         self.headers = headers
         self.body = body
         self.form = None
+        self.files = {}
         ctype = (headers.get("Content-Type") or "").split(";")[0].strip()
         if body:
             if ctype == "application/json":
@@ -249,6 +275,9 @@ class Request:
                 except (ValueError, UnicodeDecodeError):
                     self.form = {"_unparsable": body.decode("utf-8",
                                                            "replace")}
+            elif ctype == "multipart/form-data":
+                self.form, self.files = parse_multipart(
+                    headers.get("Content-Type"), body)
             else:
                 self.form = dict(parse_qsl(body.decode("utf-8", "replace"),
                                            keep_blank_values=True))

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """telegram_server.py - a local stand-in for the Telegram Bot API's
-sendMessage and getMe.
+sendMessage, sendPhoto, getChat and getMe.
 
 Usage:
   telegram_server.py --token TOKEN [--messages PATH] [--ready PATH]
@@ -19,6 +19,12 @@ Methods (POST or GET; parameters from the query string, an
 application/x-www-form-urlencoded body or an application/json body; method
 names are case-insensitive, as on Telegram):
   /bot<TOKEN>/getMe        {"ok":true,"result":{"id",...,"is_bot":true}}
+  /bot<TOKEN>/getChat      chat_id: the chat (as in sendMessage's answers)
+                           or 400 "Bad Request: chat not found"
+  /bot<TOKEN>/sendPhoto    multipart/form-data: chat_id, photo (a PNG or
+                           JPEG upload, else 400 "IMAGE_PROCESS_FAILED"),
+                           caption (at most 1024 characters, else 400
+                           "message caption is too long"); see send_photo
   /bot<TOKEN>/sendMessage  chat_id, text, [parse_mode] (MarkdownV2, HTML or
       Markdown, any case), other parameters (disable_web_page_preview,
       link_preview_options, disable_notification, ...) accepted and ignored.
@@ -679,7 +685,75 @@ class Telegram(srvlib.App):
             return srvlib.json_response(200, {"ok": True, "result": b})
         if method == "sendmessage":
             return self.send_message(req, ctx)
+        if method == "sendphoto":
+            return self.send_photo(req, ctx)
+        if method == "getchat":
+            return self.get_chat(req, ctx)
         return tg_error(404, "Not Found")
+
+    def known_chat(self, chat_id, ctx):
+        """The chat as Telegram would see it, or None when it is not in
+        ctl "chats"."""
+        chat_id = str(chat_id).strip()
+        if re.match(r"^-?\d+$", chat_id):
+            chat_id = int(chat_id)
+        elif not chat_id.startswith("@"):
+            return None, chat_id
+        chats = ctx.state.get("chats")
+        if chats is not None and str(chat_id) not in [str(c) for c in chats]:
+            return None, chat_id
+        return self.chat(chat_id), chat_id
+
+    def get_chat(self, req, ctx):
+        chat_id = req.param("chat_id")
+        if chat_id is None or str(chat_id).strip() == "":
+            return bad("chat_id is empty")
+        chat, _ = self.known_chat(chat_id, ctx)
+        if chat is None:
+            return bad("chat not found")
+        return srvlib.json_response(200, {"ok": True, "result": chat})
+
+    def send_photo(self, req, ctx):
+        """sendPhoto as multipart/form-data: chat_id, an uploaded photo
+        (checked to be a PNG or JPEG file), an optional caption of at most
+        1024 characters after entity parsing.  Accepted uploads go to the
+        --messages file as {"method":"sendPhoto","chat_id","caption",
+        "filename","photo_bytes","photo_sha256","message_id"}."""
+        import hashlib
+        chat_id = req.param("chat_id")
+        if chat_id is None or str(chat_id).strip() == "":
+            return bad("chat_id is empty")
+        photo = req.files.get("photo")
+        if photo is None:
+            return bad("there is no photo in the request")
+        data = photo["data"]
+        if not (data.startswith(b"\x89PNG\r\n\x1a\n") or
+                data.startswith(b"\xff\xd8\xff")):
+            return bad("IMAGE_PROCESS_FAILED")
+        caption = req.param("caption") or ""
+        if len(caption.encode("utf-16-le", "surrogatepass")) // 2 > 1024:
+            return bad("message caption is too long")
+        chat, chat_id = self.known_chat(chat_id, ctx)
+        if chat is None:
+            return bad("chat not found")
+        with self.lock:
+            mid = self.counters.get(chat["id"], 0) + 1
+            self.counters[chat["id"]] = mid
+            if self.msgs:
+                self.msgs.write(json.dumps(
+                    {"method": "sendPhoto", "chat_id": chat_id,
+                     "caption": caption, "filename": photo["filename"],
+                     "photo_bytes": len(data),
+                     "photo_sha256": hashlib.sha256(data).hexdigest(),
+                     "message_id": mid},
+                    ensure_ascii=False, separators=(",", ":")) + "\n")
+                self.msgs.flush()
+        msg = {"message_id": mid, "chat": chat, "date": ctx.now // 1000,
+               "photo": [{"file_id": "p%d" % mid, "width": 1,
+                          "height": 1, "file_size": len(data)}]}
+        if caption:
+            msg["caption"] = caption
+        return srvlib.json_response(200, {"ok": True, "result": msg})
 
     def send_message(self, req, ctx):
         chat_id = req.param("chat_id")
