@@ -140,6 +140,8 @@ finish(struct bt_alerts *x, const struct bt_alert_stats *rs, int64_t run,
 	json_t *sum;
 
 	sum = bt_alerts_summary(x, rs, rc);
+	if (run > 0)
+		bt_alerts_count(x);
 	if (run > 0) {
 		if ((*job != '\0' && bt_run_job(x->st, run, job, err) != 0) ||
 		    bt_run_end(x->st, run, rc, sum, err) != 0)

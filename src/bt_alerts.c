@@ -1062,6 +1062,8 @@ send_picture(struct bt_alerts *x, const char *chat)
 	if (t.stop)
 		x->stop = true;
 	if (rc != 0) {
+		if (rc == BT_EX_DATAERR)
+			x->refusals++;
 		mark_refused(x, chat, BT_SEV_INFO, cap, t.why);
 		x->exit = bt_exit_worse(x->exit, rc);
 		free(path);
@@ -1482,6 +1484,23 @@ bt_alerts_rate_limited(struct bt_alerts *x)
 	bt_emit(rec);
 	x->held += (int)x->ng;
 	return true;
+}
+
+/*
+ * The digest's cumulative counters in kv (bt_prom.c reads them):
+ * messages sent, refused, and alerts held by the volume policy.
+ */
+void
+bt_alerts_count(struct bt_alerts *x)
+{
+	char err[BT_ERRLEN];
+
+	if (x->dry || x->st == NULL || x->offline)
+		return;
+	if (bt_kv_add(x->st, "digest.sent_total", x->sent, err) != 0 ||
+	    bt_kv_add(x->st, "digest.refused_total", x->refusals, err) != 0 ||
+	    bt_kv_add(x->st, "digest.held_total", x->held, err) != 0)
+		bt_warnx("%s", err);
 }
 
 /* The run's summary line, which is also its runs row's summary. */

@@ -74,6 +74,7 @@ const char *bt_alerts_job(const struct bt_alerts *x);
 json_t	*bt_alerts_summary(struct bt_alerts *x,
 	    const struct bt_alert_stats *rs, int rc);
 void	 bt_alerts_prune(sqlite3 *st);
+void	 bt_alerts_count(struct bt_alerts *x);	/* kv's counters */
 void	 bt_alerts_free(struct bt_alerts *x);
 /* --today: one JSON line a message since `since', then the unsent. */
 int	 bt_alerts_list(struct bt_alerts *x, int64_t since);

@@ -322,6 +322,8 @@ static struct key keys[] = {
 	    "seconds the heartbeat ping may take"),
 	KEY("BT_DISK_MIN_FREE_MB", K_NUM, "64", 0, 1e9, W,
 	    "free space under BT_HOME below which the disk check fails, MB"),
+	KEY("BT_PROM_GROUP", K_STR, "prometheus", 0, 0, W,
+	    "the group of bt-watchdog --prom's file (node_exporter's)"),
 	{ NULL, K_STR, NULL, 0, 0, 0, NULL, NULL, NULL, "", false }
 };
 #undef F

@@ -487,6 +487,38 @@ bt_kv_get(sqlite3 *st, const char *key, char **val, char *err)
 	return 0;
 }
 
+/* Adds n to a counter kept in kv (a count that only grows). */
+int
+bt_kv_add(sqlite3 *st, const char *key, int64_t n, char *err)
+{
+	sqlite3_stmt *s;
+	bool own = sqlite3_get_autocommit(st);
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (own && (rc = bt_begin(st, err)) != 0)
+		return rc;
+	if ((s = bt_stmt(st, "INSERT INTO kv(key, value) VALUES (?1, ?2) "
+	    "ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER) + ?2",
+	    err)) == NULL) {
+		if (own)
+			bt_rollback(st);
+		return BT_EX_SOFTWARE;
+	}
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, n);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, BT_ERRLEN, "kv: %s", bt_db_errmsg(st));
+		if (own)
+			bt_rollback(st);
+		return bt_sqlite_ex(rc);
+	}
+	return own ? bt_commit(st, err) : 0;
+}
+
 int
 bt_kv_set(sqlite3 *st, const char *key, const char *val, char *err)
 {

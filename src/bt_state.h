@@ -36,5 +36,6 @@ int	 bt_due(sqlite3 *st, const char *prog, const char *job, int okmax,
 void	 bt_not_due(const char *job, int64_t slot);
 int	 bt_kv_get(sqlite3 *st, const char *key, char **val, char *err);
 int	 bt_kv_set(sqlite3 *st, const char *key, const char *val, char *err);
+int	 bt_kv_add(sqlite3 *st, const char *key, int64_t n, char *err);
 
 #endif /* BT_STATE_H */
