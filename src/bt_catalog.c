@@ -301,6 +301,25 @@ bind_opt(sqlite3_stmt *s, int i, int64_t v)
 		sqlite3_bind_int64(s, i, v);
 }
 
+/*
+ * Steps a write to `backups' once, inside the caller's transaction; on
+ * failure rolls it back: 0, or an exit code with err set.
+ */
+static int
+step_write(sqlite3 *st, sqlite3_stmt *s, char *err)
+{
+	int rc;
+
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	snprintf(err, BT_ERRLEN, "backups: %s", sqlite3_errmsg(st));
+	bt_rollback(st);
+	return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
+}
+
 int
 bt_record_put(sqlite3 *st, const char *name, int64_t taken,
     const struct bt_facts *f, char *err)
@@ -324,14 +343,8 @@ bt_record_put(sqlite3 *st, const char *name, int64_t taken,
 	bind_opt(s, 6, f->candles);
 	bind_opt(s, 7, f->first);
 	bind_opt(s, 8, f->last);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "backups: %s", sqlite3_errmsg(st));
-		bt_rollback(st);
-		return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
-	}
+	if ((rc = step_write(st, s, err)) != 0)
+		return rc;
 	return bt_commit(st, err);
 }
 
@@ -345,7 +358,6 @@ bt_record_del(sqlite3 *st, const char *name, char *err)
 {
 	sqlite3_stmt *s;
 	char e[BT_ERRLEN];
-	int rc;
 
 	err[0] = '\0';
 	if (st == NULL || bt_begin(st, e) != 0)
@@ -356,14 +368,8 @@ bt_record_del(sqlite3 *st, const char *name, char *err)
 		return 0;
 	}
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "backups: %s", sqlite3_errmsg(st));
-		bt_rollback(st);
+	if (step_write(st, s, err) != 0)
 		return -1;
-	}
 	if (bt_commit(st, e) != 0) {
 		snprintf(err, BT_ERRLEN, "backups: %s", e);
 		return -1;
