@@ -66,10 +66,12 @@ bfile_cmp(const void *a, const void *b)
 	return strcmp(y->name, x->name);
 }
 
+/* An empty backups/ gives v NULL: qsort(3)'s pointer must not be. */
 void
 bt_catalog_sort(struct bt_bfile *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), bfile_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), bfile_cmp);
 }
 
 int
