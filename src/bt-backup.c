@@ -14,17 +14,23 @@
  * Reads the store (BT_DB, -d) and the state file (BT_STATE), writes
  * backups/ under BT_HOME, and prints JSON lines: events, `plan',
  * `rotate', `verify', `offsite', `gap' and `summary' lines (bt-backup(1),
- * OUTPUT).  The jobs are library modules: bt_backup.c takes, rotates,
- * copies offsite, verifies and restore-tests backups and vacuums the
- * store; bt_restore.c restores and rolls back; bt_catalog.c knows what
- * backups/ holds and what a good backup is.
+ * OUTPUT).
+ *
+ * Where each job is done: the daily backup with --offsite,
+ * bt_backup_take(); --vacuum, bt_backup_vacuum(); --verify,
+ * bt_backup_verify(); --test-restore, bt_backup_test_restore() (all in
+ * bt_backup.c); --restore and --rollback with --state and --force,
+ * bt_restore_wlock() then bt_restore() (bt_restore.c).  What backups/
+ * holds and what a good backup is: bt_catalog.c; db/LOCKED: bt_lock.c.
  *
  * Invariants of the program:
  * - A restore or rollback takes run/write.lock before anything else,
  *   its own writes to the state file included, and holds it to the end.
  * - Only a restore, a rollback or --verify runs while db/LOCKED is
  *   there; every other job exits 75 with a `locked' line.
- * - Every run but a dry one and one not due writes a `runs' row.
+ * - A job that starts (not -n, and due with --if-due) has a `runs' row,
+ *   begun before it and ended after it, when the state file opens; a
+ *   state file that does not open leaves the events printed only.
  */
 #include <sys/stat.h>
 
@@ -43,7 +49,7 @@
 
 enum mode { M_BACKUP, M_VACUUM, M_VERIFY, M_TEST, M_RESTORE, M_ROLLBACK };
 
-/* The option of each job after the daily backup, in enum mode's order. */
+/* The options of the jobs from M_VACUUM on, in enum mode's order. */
 static const char jobopts[] = "VCTRB";
 /* Each job's name: its runs row, its due check and its not_due line. */
 static const char *jobs[] = { "", "vacuum", "verify", "test-restore",
@@ -164,7 +170,8 @@ parse_options(int argc, char *argv[], struct opts *o, struct bt_backups *b)
 		case 'C':
 		case 'T':
 		case 'R':
-			o->mode = (enum mode)(strchr(jobopts, ch) - jobopts + 1);
+			o->mode = (enum mode)(strchr(jobopts, ch) - jobopts +
+			    M_VACUUM);
 			o->nmodes++;
 			break;
 		case 'S':

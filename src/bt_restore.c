@@ -221,7 +221,8 @@ restore_file(const char *from, const char *live, const char *aside,
 	int rc, step = SQLITE_OK;
 	bool ro;
 
-	if ((rc = bt_dbf_open(from, SQLITE_OPEN_READONLY, true, &src, err)) != 0)
+	if ((rc = bt_dbf_open(from, SQLITE_OPEN_READONLY, true, &src,
+	    err)) != 0)
 		return rc;
 	*method = "backup_api";
 	if (access(live, F_OK) == 0 &&

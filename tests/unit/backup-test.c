@@ -461,14 +461,14 @@ check_is(struct bt_backups *b, const struct bt_records *r,
 		die("list", strerror(errno));
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
-			rc = bt_catalog_check(b, &v[i], v[i].kind == BT_BK_STATE,
-			    r, &c, why, sizeof(why));
+			rc = bt_catalog_check(b, &v[i],
+			    v[i].kind == BT_BK_STATE, r, &c, why, sizeof(why));
 	free(v);
 	if (want == NULL)
 		check(rc == 0, "%s passes: %s", name, rc == 1 ? why : "absent");
 	else
-		check(rc == 1 && starts(why, want), "%s: want \"%s...\", got %d "
-		    "\"%s\"", name, want, rc, rc == 1 ? why : "");
+		check(rc == 1 && starts(why, want), "%s: want \"%s...\", got "
+		    "%d \"%s\"", name, want, rc, rc == 1 ? why : "");
 }
 
 static void
