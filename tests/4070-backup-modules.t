@@ -24,8 +24,8 @@ $CC -std=c17 -D_GNU_SOURCE $san -I"$BT_SRC/src" -o "$TRASH/backup-test-san" \
 # group NAME [BIN]: one group of checks in a BT_HOME of its own.
 group() {
 	BT_HOME=$TRASH/$1${2:+-san} "$TRASH/backup-test${2:+-san}" "$1" \
-	    >$1.out 2>$1.err || { cat $1.err >&2; return 1; }
-	grep -q "^backup-test: $1: 0 failed" $1.err
+	    >"$1.out" 2>"$1.err" || { cat "$1.err" >&2; return 1; }
+	grep -q "^backup-test: $1: 0 failed" "$1.err"
 }
 
 test_expect_success 'db/LOCKED: written, read, its owner alive or gone, removed' '
