@@ -6,19 +6,26 @@
  * transaction and explicit checkpoint is taken under, run/write.lock for
  * the store and run/state.lock for the state file (contracts.md, Writing;
  * the WAL race of SQLite 3.40.1, ops.md 1.1); and db/LOCKED, present
- * while a restore or rollback owns the store.
+ * while a restore or rollback owns the store: whether it is there (every
+ * writer of the store asks), and, for the restore that writes it, its
+ * content (owner pid, /proc start time, boot id, the copy of the damaged
+ * store) and whether that owner still runs, so that a new restore takes
+ * over only a lock whose owner is gone.
  *
  * Invariants: a write lock nests (a helper may take it inside its
  * caller's hold) and is released only by the outermost unlock; its file
  * descriptor is close-on-exec, so no child ever keeps it; a run waits for
- * each lock at most BT_WRITE_LOCK_WAIT seconds in all.  Nothing here
- * opens a database.
+ * each lock at most BT_WRITE_LOCK_WAIT seconds in all.  db/LOCKED is
+ * replaced atomically, so a reader sees the old content or the new, and
+ * an owner is alive only when pid, start time and boot id all match.
+ * Nothing here opens a database.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,4 +212,91 @@ bt_store_locked(char *owner, size_t len)
 	}
 	free(path);
 	return true;
+}
+
+/* A string member of o into dst; "" when o lacks it. */
+static void
+copy_member(char *dst, size_t len, json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	snprintf(dst, len, "%s", v != NULL ? v : "");
+}
+
+bool
+bt_locked_read(struct bt_lockinfo *li)
+{
+	char *path = bt_path("db/LOCKED"), *buf, err[BT_ERRLEN];
+	size_t n;
+	json_t *o;
+	json_error_t je;
+
+	memset(li, 0, sizeof(*li));
+	if ((buf = bt_read_file(path, 65536, &n, err)) == NULL) {
+		free(path);
+		return false;
+	}
+	free(path);
+	if ((o = json_loads(buf, 0, &je)) != NULL && json_is_object(o)) {
+		li->parsed = true;
+		li->pid = (long)json_integer_value(json_object_get(o, "pid"));
+		li->start = json_integer_value(json_object_get(o,
+		    "start_ticks"));
+		copy_member(li->boot, sizeof(li->boot), o, "boot_id");
+		copy_member(li->op, sizeof(li->op), o, "op");
+		copy_member(li->started, sizeof(li->started), o, "started");
+		copy_member(li->damaged, sizeof(li->damaged), o, "damaged");
+	}
+	json_decref(o);
+	free(buf);
+	return true;
+}
+
+bool
+bt_locked_owner_alive(const struct bt_lockinfo *li)
+{
+	if (!li->parsed || li->pid <= 0)
+		return false;
+	if (strcmp(li->boot, bt_boot_id()) != 0)
+		return false;
+	if (kill((pid_t)li->pid, 0) == -1 && errno != EPERM)
+		return false;
+	return bt_proc_start_ticks(li->pid) == li->start;
+}
+
+int
+bt_locked_write(const char *op, const char *damaged, char *err)
+{
+	char *path = bt_path("db/LOCKED"), *s, ts[32];
+	json_t *o;
+	int rc;
+
+	o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "pid", (json_int_t)getpid(),
+	    "start_ticks", (json_int_t)bt_proc_start_ticks(getpid()),
+	    "boot_id", bt_boot_id(), "op", op, "started",
+	    bt_fmt_time(bt_now_ms(), ts));
+	if (damaged != NULL && *damaged != '\0')
+		json_object_set_new(o, "damaged", json_string(damaged));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	rc = bt_write_atomic(path, s, strlen(s), 0640, err) == -1 ?
+	    BT_EX_IOERR : 0;
+	free(s);
+	free(path);
+	return rc;
+}
+
+int
+bt_locked_remove(char *err)
+{
+	char *path = bt_path("db/LOCKED");
+	int rc = 0;
+
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, BT_ERRLEN, "unlink %s: %s", path, strerror(errno));
+		rc = BT_EX_IOERR;
+	} else if (bt_fsync_dir(path, err) == -1)
+		rc = BT_EX_IOERR;
+	free(path);
+	return rc;
 }

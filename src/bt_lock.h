@@ -5,6 +5,8 @@
 #ifndef BT_LOCK_H
 #define BT_LOCK_H
 
+#include <limits.h>
+
 #include "bt_util.h"
 
 /* $BT_HOME/rel, malloc'd; the store and the state file (BT_DB, BT_STATE). */
@@ -25,5 +27,25 @@ int	 bt_wlock(char *err);
 void	 bt_wunlock(void);
 /* db/LOCKED: a restore or rollback is in progress. */
 bool	 bt_store_locked(char *owner, size_t len);
+
+/*
+ * db/LOCKED's content, as a restore or rollback writes it (bt-backup(1),
+ * FILES): who owns it, and the whole copy of the damaged store once made.
+ */
+struct bt_lockinfo {
+	long	 pid;
+	int64_t	 start;			/* start_ticks of the owner */
+	char	 boot[64], op[16], started[32];
+	char	 damaged[PATH_MAX];	/* "" until the copy is whole */
+	bool	 parsed;		/* the file read as a JSON object */
+};
+/* Reads db/LOCKED: false when there is none (or it does not read). */
+bool	 bt_locked_read(struct bt_lockinfo *li);
+/* Is the process that wrote it still the one running (pid, start, boot)? */
+bool	 bt_locked_owner_alive(const struct bt_lockinfo *li);
+/* Writes db/LOCKED atomically for this process; op "restore"/"rollback". */
+int	 bt_locked_write(const char *op, const char *damaged, char *err);
+/* Removes it and fsyncs db/: 0, or BT_EX_IOERR with err. */
+int	 bt_locked_remove(char *err);
 
 #endif /* BT_LOCK_H */

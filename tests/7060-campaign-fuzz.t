@@ -9,7 +9,7 @@
 test_expect_success 'quick fuzz campaign' '
 	test_expect_code 0 "$BT_SRC/scripts/campaign-fuzz" --quick >out 2>err ||
 	    { tail -20 err >&2; cat out >&2; exit 1; }
-	test "$(jq -s "[.[] | select(.harness)] | length" out)" = 10 &&
+	test "$(jq -s "[.[] | select(.harness)] | length" out)" = 11 &&
 	json_has out "select(.result) | .result==\"ok\""
 '
 

@@ -1,0 +1,22 @@
+/*
+ * bt_backup.h - bt_backup.c owns bt-backup's jobs on backups: taking the
+ * daily backup (and Sunday's weekly, and the state file's), rotating
+ * them, the weekly offsite copy, --verify, --test-restore, and the
+ * weekly VACUUM of the store.  Each prints its JSON lines and events and
+ * returns the run's exit code.
+ */
+#ifndef BT_BACKUP_H
+#define BT_BACKUP_H
+
+#include "bt_catalog.h"
+
+/* The daily backup; `offsite' is --offsite's directory, or NULL. */
+int	 bt_backup_take(struct bt_backups *b, const char *offsite);
+/* --vacuum: VACUUM and a checkpoint under run/write.lock. */
+int	 bt_backup_vacuum(struct bt_backups *b);
+/* --verify: every backup through a restore's checks; 1 when one fails. */
+int	 bt_backup_verify(struct bt_backups *b);
+/* --test-restore: the newest good backup restored into a scratch file. */
+int	 bt_backup_test_restore(struct bt_backups *b);
+
+#endif /* BT_BACKUP_H */

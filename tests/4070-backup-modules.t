@@ -1,0 +1,74 @@
+#!/bin/sh
+# bt-backup's modules driven directly (tests/unit/backup-test.c): db/LOCKED
+# as bt_lock.c writes, reads and judges it; bt_dbfile.c's copies, checks,
+# sweep and paths; bt_catalog.c's backups/ (names, kinds, order), facts,
+# records, the checks of a restore and the choice of the newest good
+# backup.  Built from the sources, plain and (when the runtime is there)
+# under ASan+UBSan; each group runs in a BT_HOME of its own.
+. "$(dirname "$0")/lib.sh"
+
+export BT_NOW=2024-03-11T12:00:00Z
+CC=${CC:-cc}
+srcs="$BT_SRC/tests/unit/backup-test.c $(ls "$BT_SRC"/src/bt_*.c)"
+libs="$(pkg-config --cflags --libs sqlite3 libcurl jansson) -lpthread -lm"
+san="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+# shellcheck disable=SC2086
+$CC -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-format-truncation -Werror -O1 \
+    -I"$BT_SRC/src" -o "$TRASH/backup-test" $srcs $libs 2>"$TRASH/cc.err" ||
+    { echo "Bail out! backup-test does not build"; cat "$TRASH/cc.err"; exit 1; }
+# shellcheck disable=SC2086
+$CC -std=c17 -D_GNU_SOURCE $san -I"$BT_SRC/src" -o "$TRASH/backup-test-san" \
+    $srcs $libs 2>/dev/null || rm -f "$TRASH/backup-test-san"
+
+# group NAME [BIN]: one group of checks in a BT_HOME of its own.
+group() {
+	BT_HOME=$TRASH/$1${2:+-san} "$TRASH/backup-test${2:+-san}" "$1" \
+	    >"$1.out" 2>"$1.err" || { cat "$1.err" >&2; return 1; }
+	grep -q "^backup-test: $1: 0 failed" "$1.err"
+}
+
+test_expect_success 'db/LOCKED: written, read, its owner alive or gone, removed' '
+	group lock
+'
+
+test_expect_success 'whole files: split, byte copy never replaces, sweep, backup step, checks' '
+	group dbfile
+'
+
+test_expect_success 'backups/: only its names, newest first, the weekly after its daily' '
+	group list
+'
+
+test_expect_success 'facts, records, and each reason a restore refuses a backup' '
+	group check
+'
+
+test_expect_success 'the newest good backup; older than the first record; none; --state' '
+	group choose &&
+	test "$(jq -r "select(.event==\"backup_bad\") | .file" choose.out | sort -u | wc -l)" = 7 &&
+	json_has choose.out "select(.event==\"backup_bad\") | .event_id==null"
+'
+
+test_expect_success 'an empty backups/: --verify finds no good backup, exit 1' '
+	mkdir -p $BT_HOME/backups &&
+	test_expect_code 1 bt-backup --verify >out &&
+	json_has out "select(.event==\"backup_failed\") | .severity==\"CRITICAL\"" &&
+	json_has out "select(.event==\"summary\") | .files==0 and .exit==1" &&
+	test_expect_code 66 bt-backup --restore -n >out &&
+	json_has out "select(.event==\"restore\") | .severity==\"CRITICAL\""
+'
+
+test_expect_success 'every group clean under ASan+UBSan' '
+	if [ ! -x "$TRASH/backup-test-san" ]; then
+		echo "# SKIP: no sanitizer runtime"
+		exit 0
+	fi
+	for g in lock dbfile list check choose; do
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		    group $g san || exit 1
+	done
+'
+
+test_done
