@@ -1,0 +1,993 @@
+/*
+ * bt_ingest.c - what a bt-fetch run does to the store and the state file:
+ * candles from Binance (plain, --repair, --gaps) or from files
+ * (--import), and the indicator table after them.
+ *
+ * Owns storing a page (or a file) with its dirty range, the pipeline of a
+ * candle run (a fetcher thread pages klines through bt_binance.c while
+ * this thread stores them), the circuit breaker, the ban-until time in
+ * the state file, the once-a-day warnings, the coverage verdict of plain
+ * and --repair runs, the indicator table hooks, and the JSON lines of
+ * these runs: a `pair' or `import' line each, events, a `summary'.
+ *
+ * Invariants:
+ * - A page (or an imported file) is upserted in one transaction under
+ *   run/write.lock, or not at all, its dirty range first in the state
+ *   file: a recorded range with no rows only costs bt-validate a check.
+ * - The fetcher thread speaks only HTTP; everything that writes SQLite,
+ *   prints or records an event stays on this thread.  Pages pass through
+ *   a queue of QLEN, so memory stays bounded by a few pages.
+ * - One failing pair never stops the others, except that a ban, a rate
+ *   limit, a store that cannot be written, or the circuit breaker (after
+ *   BT_CIRCUIT_BREAKER pairs in a row fail on transport errors) ends the
+ *   fetching; the breaker is decided on the fetcher thread, so that not
+ *   one more request goes out.
+ * - After a pair's candles are stored, its indicator rows follow, on this
+ *   thread, a write transaction per pair (bt_indtab.c); at the end of the
+ *   run every pair still behind, dirty or new is swept up.  A failure
+ *   there leaves the candles stored and the pair pending.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bt_binance.h"
+#include "bt_conf.h"
+#include "bt_cov.h"
+#include "bt_db.h"
+#include "bt_indtab.h"
+#include "bt_ingest.h"
+#include "bt_parse.h"
+#include "bt_state.h"
+#include "bt_store.h"
+
+void
+bt_ingest_init(struct bt_ingest *x, bool dry, bool quiet, bool verbose)
+{
+	memset(x, 0, sizeof(*x));
+	x->dry = dry;
+	x->quiet = quiet;
+	x->verbose = verbose;
+	x->bn.weight_used = -1;
+	x->progress = isatty(STDERR_FILENO) && !quiet;
+}
+
+void
+bt_ingest_free(struct bt_ingest *x)
+{
+	bt_binance_free(&x->bn);
+	bt_list_free(x->indtfs, x->nindtfs);
+	x->indtfs = NULL;
+	x->nindtfs = 0;
+	bt_http_free(x->http);
+	x->http = NULL;
+}
+
+/* On a terminal only: where the fetcher is. */
+static void
+progress(struct bt_ingest *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!x->progress)
+		return;
+	fputs("\r\033[K", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void
+bt_ingest_totals(const struct bt_ingest *x, json_t *rec)
+{
+	json_object_set_new(rec, "rows", json_integer(x->rows));
+	json_object_set_new(rec, "received", json_integer(x->received));
+	json_object_set_new(rec, "requests", json_integer(x->bn.requests));
+	json_object_set_new(rec, "retries", json_integer(x->bn.retries));
+}
+
+/* ------------------------------------------------------------------ ban */
+
+void
+bt_ingest_ban(struct bt_ingest *x)
+{
+	char err[BT_ERRLEN], val[32], ts[32];
+	double secs = x->bn.ban_secs;
+	int64_t until;
+
+	if (secs < 0)
+		secs = 120;	/* Binance's shortest ban: 2 minutes */
+	until = bt_now_ms() + (int64_t)(secs * 1000);
+	snprintf(val, sizeof(val), "%lld", (long long)until);
+	if (!x->dry && bt_kv_set(x->st, "binance_ban_until", val, err) != 0)
+		bt_warnx("cannot record the ban: %s", err);
+	bt_event(x->dry ? NULL : x->st, "CRITICAL", "banned", NULL, NULL,
+	    json_pack("{s:s}", "until", bt_fmt_time(until, ts)),
+	    "Binance banned this IP (HTTP 418) until %s; no request until "
+	    "then", ts);
+}
+
+bool
+bt_ingest_banned(struct bt_ingest *x)
+{
+	char err[BT_ERRLEN], ts[32], *ban = NULL;
+	json_t *rec;
+	bool banned;
+
+	banned = bt_kv_get(x->st, "binance_ban_until", &ban, err) == 0 &&
+	    ban != NULL && strtoll(ban, NULL, 10) > bt_now_ms();
+	if (banned) {
+		rec = bt_rec("banned");
+		json_object_set_new(rec, "severity", json_string("WARNING"));
+		json_object_set_new(rec, "message", json_string("Binance ban in "
+		    "force; not contacting Binance"));
+		json_object_set_new(rec, "until", json_string(bt_fmt_time(
+		    strtoll(ban, NULL, 10), ts)));
+		bt_emit(rec);
+	}
+	free(ban);
+	return banned;
+}
+
+int
+bt_ingest_connect(struct bt_ingest *x, char *err)
+{
+	char why[BT_ERRLEN];
+
+	if ((x->http = bt_http_new(bt_conf("BT_BINANCE_URL"), why)) == NULL) {
+		snprintf(err, BT_ERRLEN, "BT_BINANCE_URL: %s", why);
+		return BT_EX_CONFIG;
+	}
+	bt_binance_init(&x->bn, x->http, "BT_RETRY_DELAYS",
+	    (long)(bt_conf_long("BT_WEIGHT_LIMIT") *
+	    bt_conf_double("BT_WEIGHT_SHARE")), x->verbose);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- store */
+
+/* One page or file: dirty range, then candles, all or nothing. */
+static enum bt_fail
+store(struct bt_ingest *x, const char *symbol, const char *tf,
+    const struct bt_candle *c, size_t n, int64_t *changed, char *err)
+{
+	struct bt_pair p;
+	int rc;
+
+	*changed = 0;
+	if (n == 0 || x->dry)
+		return BT_F_NONE;
+	/* State first: a recorded range with no rows only costs a check. */
+	if ((rc = bt_begin(x->st, err)) != 0)
+		return BT_F_STORE;
+	if ((rc = bt_dirty_add(x->st, symbol, tf, c[0].t, c[n - 1].t, err))
+	    != 0) {
+		bt_rollback(x->st);
+		return BT_F_STORE;
+	}
+	if ((rc = bt_begin(x->db, err)) != 0)
+		goto fail_state;
+	if ((rc = bt_pair_get(x->db, symbol, tf, true, c, n, &p, err)) != 0 ||
+	    (rc = bt_candles_upsert(x->db, &p, c, n, changed, err)) != 0) {
+		bt_rollback(x->db);
+		goto fail_state;
+	}
+	if ((rc = bt_commit(x->st, err)) != 0) {
+		bt_rollback(x->db);
+		return BT_F_STORE;
+	}
+	if ((rc = bt_commit(x->db, err)) != 0)
+		return BT_F_STORE;
+	return BT_F_NONE;
+fail_state:
+	bt_rollback(x->st);
+	return rc == BT_EX_TEMPFAIL ? BT_F_BAN : BT_F_STORE;
+}
+
+/* ------------------------------------------------------ indicator table */
+
+int
+bt_ingest_ind_config(struct bt_ingest *x, bool force, char *err)
+{
+	int rc;
+
+	x->ind = false;
+	if (!force && !bt_conf_long("BT_INDICATORS"))
+		return 0;
+	if ((rc = bt_ind_spec_conf(&x->spec, err)) != 0)
+		return rc;
+	x->nindtfs = bt_conf_list("BT_IND_TIMEFRAMES", &x->indtfs);
+	x->ind = true;
+	return 0;
+}
+
+int
+bt_ingest_ind_prepare(struct bt_ingest *x, bool rebuild)
+{
+	char err[BT_ERRLEN];
+	bool changed;
+	int rc;
+
+	if ((rc = bt_ind_prepare(x->db, &x->spec, &changed, err)) != 0 ||
+	    (rebuild && (rc = bt_ind_reset(x->db, err)) != 0)) {
+		bt_warnx("indicator table: %s", err);
+		return rc;
+	}
+	if (changed)
+		bt_event(x->st, "INFO", "indicator_spec", NULL, NULL,
+		    json_pack("{s:s}", "spec", x->spec.text), "indicator spec "
+		    "is now '%s': the table was re-created and every pair is "
+		    "recomputed", x->spec.text);
+	return 0;
+}
+
+static void
+ind_pair(struct bt_ingest *x, const struct bt_pair *p)
+{
+	struct bt_ind_run r;
+	char err[BT_ERRLEN];
+	json_t *rec;
+	int rc;
+
+	if ((rc = bt_ind_update(x->db, &x->spec, p, &r, err)) != 0) {
+		/* The candles are stored; the pair stays pending. */
+		bt_event(x->st, "WARNING", "indicators_failed", p->symbol,
+		    p->tf, NULL, "%s %s: indicator table not updated: %s",
+		    p->symbol, p->tf, err);
+		x->ind_rc = bt_exit_worse(x->ind_rc, rc);
+		return;
+	}
+	if (r.candles > 0 || r.full)
+		x->ind_pairs++;
+	x->ind_rows += r.rows;
+	x->ind_full += r.full;
+	/* A recomputation other than a pair's first is worth a line. */
+	if (r.full && strcmp(r.why, "new") != 0 && !x->quiet) {
+		rec = bt_rec("indicators");
+		json_object_set_new(rec, "symbol", json_string(p->symbol));
+		json_object_set_new(rec, "tf", json_string(p->tf));
+		json_object_set_new(rec, "mode", json_string("full"));
+		json_object_set_new(rec, "why", json_string(r.why));
+		json_object_set_new(rec, "from", r.from >= 0 ?
+		    json_integer(r.from) : json_null());
+		json_object_set_new(rec, "rows", json_integer(r.rows));
+		bt_emit(rec);
+	}
+}
+
+/* At a pair's end: a pair whose candles changed, if it is kept. */
+static void
+ind_hook(struct bt_ingest *x, const char *symbol, const char *tf,
+    int64_t rows)
+{
+	struct bt_pair p;
+	char err[BT_ERRLEN];
+	int j;
+
+	if (!x->ind || x->dry || rows <= 0 || x->ind_rc != 0)
+		return;
+	for (j = 0; j < x->nindtfs; j++)
+		if (strcmp(x->indtfs[j], tf) == 0)
+			break;
+	if (j == x->nindtfs)
+		return;
+	if (bt_pair_get(x->db, symbol, tf, false, NULL, 0, &p, err) != 0 ||
+	    p.id == 0)
+		return;		/* the sweep will find it */
+	ind_pair(x, &p);
+}
+
+/*
+ * At the end of a run that stored candles: every pair of the indicator
+ * timeframes that is still behind, dirty or new.  Each costs a query
+ * when it is not; so the table is whole after every run.
+ */
+static int
+ind_sweep(struct bt_ingest *x)
+{
+	struct bt_pair *ps;
+	char err[BT_ERRLEN];
+	size_t n, i;
+	int rc;
+
+	if (!x->ind || x->dry)
+		return 0;
+	if (x->ind_rc == 0) {
+		if ((rc = bt_ind_pending(x->db, x->indtfs, x->nindtfs, false,
+		    &ps, &n, err)) != 0) {
+			bt_warnx("indicator table: %s", err);
+			x->ind_rc = rc;
+			return rc;
+		}
+		for (i = 0; i < n && x->ind_rc == 0; i++)
+			ind_pair(x, &ps[i]);
+		free(ps);
+	}
+	return x->ind_rc;
+}
+
+static void
+ind_fields(struct bt_ingest *x, json_t *rec)
+{
+	if (!x->ind || x->dry)
+		return;
+	json_object_set_new(rec, "ind_pairs", json_integer(x->ind_pairs));
+	json_object_set_new(rec, "ind_rows", json_integer(x->ind_rows));
+	json_object_set_new(rec, "ind_full", json_integer(x->ind_full));
+}
+
+/* The rest of a candle run's summary line, after the sweep. */
+static int
+summary(struct bt_ingest *x, json_t *rec, int rc)
+{
+	bt_ingest_totals(x, rec);
+	ind_fields(x, rec);
+	json_object_set_new(rec, "exit", json_integer(rc));
+	bt_emit(rec);
+	return rc;
+}
+
+int
+bt_ingest_indicators(struct bt_ingest *x)
+{
+	json_t *rec;
+	int rc;
+
+	rc = ind_sweep(x);
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string("indicators"));
+	json_object_set_new(rec, "spec", json_string(x->spec.text));
+	ind_fields(x, rec);
+	json_object_set_new(rec, "exit", json_integer(rc));
+	bt_emit(rec);
+	return rc;
+}
+
+/* ------------------------------------------------------------- pipeline */
+
+/*
+ * One pair's run: the pager's half (the fetcher thread fills it), then
+ * what storing did (this thread): rows, first, last, and sfail with
+ * serr, a failure to store.  The pager's half comes first: the fetcher's
+ * callback gets it and finds the rest.
+ */
+struct pairrun {
+	struct bt_klines k;
+	int64_t		 rows, first, last;
+	enum bt_fail	 sfail;
+	char		 serr[BT_ERRLEN];
+};
+
+/*
+ * The pipeline.  Parsing a page of klines costs about as much as storing
+ * it, and bt runs on two cores: a fetcher thread requests and parses the
+ * pages of every pair while this thread stores them.
+ */
+struct page {
+	struct pairrun	*pr;
+	struct bt_candle *c;
+	size_t		 n;
+	int		 kind;		/* PAGE, PAIR_END, RUN_END */
+};
+enum { PAGE, PAIR_END, RUN_END };
+#define QLEN 4
+
+struct pipe {
+	struct bt_ingest *x;
+	struct pairrun	*prs;
+	size_t		 nprs;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct page	 q[QLEN];
+	int		 head, len;
+};
+
+static void
+push(struct pipe *p, struct pairrun *pr, struct bt_candle *c, size_t n,
+    int kind)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->len == QLEN)
+		pthread_cond_wait(&p->cv, &p->mu);
+	p->q[(p->head + p->len) % QLEN] = (struct page){ pr, c, n, kind };
+	p->len++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static struct page
+pop(struct pipe *p)
+{
+	struct page pg;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->len == 0)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pg = p->q[p->head];
+	p->head = (p->head + 1) % QLEN;
+	p->len--;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return pg;
+}
+
+/* The pager's page, on the fetcher thread: into the queue. */
+static void
+fetched(void *arg, struct bt_klines *k, struct bt_candle *c, size_t n,
+    int64_t next)
+{
+	struct pipe *p = arg;
+	char ts[32];
+
+	if (next != 0)
+		progress(p->x, "bt-fetch: %s %s %s", k->symbol, k->tf,
+		    bt_fmt_time(next, ts));
+	push(p, (struct pairrun *)k, c, n, PAGE);
+}
+
+static void *
+fetcher(void *arg)
+{
+	struct pipe *p = arg;
+	struct bt_binance *bn = &p->x->bn;
+	size_t i;
+	int breaker = 0;	/* transport failures in a row */
+
+	for (i = 0; i < p->nprs; i++) {
+		p->prs[i].k.t0 = bt_mono();
+		bt_binance_klines(bn, &p->prs[i].k, fetched, p);
+		/*
+		 * The circuit breaker is decided here, not when the pair is
+		 * stored, so that not one more request goes out.
+		 */
+		breaker = p->prs[i].k.fail == BT_F_TRANSPORT ? breaker + 1 : 0;
+		if (breaker >= bt_conf_long("BT_CIRCUIT_BREAKER") &&
+		    !atomic_load(&bn->stop)) {
+			p->prs[i].k.trips = true;
+			atomic_store(&bn->stop, true);
+		}
+		push(p, &p->prs[i], NULL, 0, PAIR_END);
+	}
+	bt_parse_release();
+	push(p, NULL, NULL, 0, RUN_END);
+	return NULL;
+}
+
+/* A page off the queue: stored, unless storing the pair failed before. */
+static void
+store_page(struct bt_ingest *x, struct pairrun *pr, struct page *pg)
+{
+	char why[BT_ERRLEN];
+	int64_t changed;
+	enum bt_fail f;
+
+	if (pr->sfail == BT_F_NONE && (f = store(x, pr->k.symbol, pr->k.tf,
+	    pg->c, pg->n, &changed, why)) != BT_F_NONE) {
+		pr->sfail = f;
+		snprintf(pr->serr, sizeof(pr->serr), "%s", why);
+		atomic_store(&pr->k.abort, true);
+	} else if (pr->sfail == BT_F_NONE && pg->n > 0) {
+		if (pr->first == 0 || pg->c[0].t < pr->first)
+			pr->first = pg->c[0].t;
+		if (pg->c[pg->n - 1].t > pr->last)
+			pr->last = pg->c[pg->n - 1].t;
+		pr->rows += changed;
+		x->rows += changed;
+	}
+	free(pg->c);
+}
+
+static void
+pair_line(struct bt_ingest *x, struct pairrun *pr, double secs)
+{
+	json_t *rec;
+
+	if (x->quiet && pr->k.fail == BT_F_NONE)
+		return;
+	rec = bt_rec("pair");
+	json_object_set_new(rec, "symbol", json_string(pr->k.symbol));
+	json_object_set_new(rec, "tf", json_string(pr->k.tf));
+	json_object_set_new(rec, "status", json_string(pr->k.fail ==
+	    BT_F_NONE ? "ok" : "failed"));
+	json_object_set_new(rec, "rows", json_integer(pr->rows));
+	json_object_set_new(rec, "received", json_integer(pr->k.received));
+	json_object_set_new(rec, "first", pr->first ?
+	    json_integer(pr->first) : json_null());
+	json_object_set_new(rec, "last", pr->last ?
+	    json_integer(pr->last) : json_null());
+	json_object_set_new(rec, "requests", json_integer(pr->k.requests));
+	json_object_set_new(rec, "retries", json_integer(pr->k.retries));
+	if (pr->k.fail != BT_F_NONE)
+		json_object_set_new(rec, "error", json_string(pr->k.err));
+	bt_rec_dur(rec, "seconds", secs);
+	bt_emit(rec);
+}
+
+/* The fetcher is done with pr: its line, its indicators, its failure. */
+static void
+pair_end(struct bt_ingest *x, struct pairrun *pr, enum bt_fail *worst,
+    int *rc)
+{
+	if (pr->sfail != BT_F_NONE) {
+		pr->k.fail = pr->sfail;
+		memcpy(pr->k.err, pr->serr, sizeof(pr->k.err));
+	}
+	x->received += pr->k.received;
+	/* Its candles are in: its indicators follow (issue 6). */
+	ind_hook(x, pr->k.symbol, pr->k.tf, pr->rows);
+	if (atomic_load(&x->bn.stop) && pr->k.requests == 0)
+		return;			/* skipped: never started */
+	pair_line(x, pr, bt_mono() - pr->k.t0);
+	if (pr->k.fail == BT_F_NONE)
+		return;
+	bt_event(x->dry ? NULL : x->st, "WARNING", "fetch_failed",
+	    pr->k.symbol, pr->k.tf, NULL, "%s %s: %s", pr->k.symbol,
+	    pr->k.tf, pr->k.err);
+	bt_fail_worse(worst, pr->k.fail);
+	/*
+	 * A ban or a rate limit stopped the fetcher thread where it
+	 * happened, in bt_binance_get(); a store that cannot be written
+	 * stops it here.
+	 */
+	if (pr->k.fail == BT_F_BAN)
+		bt_ingest_ban(x);
+	else if (pr->k.fail == BT_F_STORE)
+		atomic_store(&x->bn.stop, true);
+	if (pr->k.trips) {
+		bt_event(x->dry ? NULL : x->st, "CRITICAL",
+		    "circuit_breaker", NULL, NULL, NULL,
+		    "%ld pairs in a row failed on transport errors "
+		    "(last: %s); skipping the rest of this run",
+		    bt_conf_long("BT_CIRCUIT_BREAKER"), pr->k.err);
+		*rc = bt_exit_worse(*rc, BT_EX_UNAVAILABLE);
+	}
+}
+
+/*
+ * Fetches every pair of prs through the pipeline, storing on this thread.
+ * Returns the worst failure, by contracts.md's order; stops early on a
+ * ban, a store that cannot be written, or the circuit breaker.
+ */
+static enum bt_fail
+fetch_pairs(struct bt_ingest *x, struct pairrun *prs, size_t nprs, int *rc)
+{
+	struct pipe p;
+	struct page pg;
+	pthread_t tid;
+	enum bt_fail worst = BT_F_NONE;
+
+	memset(&p, 0, sizeof(p));
+	p.x = x;
+	p.prs = prs;
+	p.nprs = nprs;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	if (pthread_create(&tid, NULL, fetcher, &p) != 0) {
+		bt_warnx("cannot start the fetcher thread");
+		*rc = bt_exit_worse(*rc, BT_EX_SOFTWARE);
+		return BT_F_NONE;
+	}
+	for (;;) {
+		pg = pop(&p);
+		if (pg.kind == RUN_END)
+			break;
+		if (pg.kind == PAGE)
+			store_page(x, pg.pr, &pg);
+		else
+			pair_end(x, pg.pr, &worst, rc);
+	}
+	pthread_join(tid, NULL);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	return worst;
+}
+
+/* ----------------------------------------------------------- candle runs */
+
+bool
+bt_ingest_due_today(struct bt_ingest *x, const char *kind, const char *sym)
+{
+	char key[64], day[32], *last = NULL, err[BT_ERRLEN];
+	bool due;
+
+	if (x->dry)
+		return true;
+	bt_fmt_time(bt_now_ms(), day);
+	day[10] = '\0';
+	snprintf(key, sizeof(key), "%s:%s", kind, sym);
+	due = !(bt_kv_get(x->st, key, &last, err) == 0 && last != NULL &&
+	    strcmp(last, day) == 0);
+	free(last);
+	if (due)
+		bt_kv_set(x->st, key, day, err);
+	return due;
+}
+
+/* contracts.md: one WARNING a day for a symbol that is not TRADING. */
+static void
+warn_not_trading(struct bt_ingest *x, const char *sym, const char *status)
+{
+	if (!bt_ingest_due_today(x, "not_trading", sym))
+		return;
+	bt_event(x->dry ? NULL : x->st, "WARNING", "not_trading", sym, NULL,
+	    json_pack("{s:s}", "status", status), "%s is %s on Binance, not "
+	    "TRADING; left out of coverage", sym, strcmp(status, "INVALID") ?
+	    status : "unknown (-1121 Invalid symbol)");
+}
+
+/* Binance's time, or the run ends: a ban recorded, or a WARNING. */
+static int
+server_time(struct bt_ingest *x)
+{
+	char err[BT_ERRLEN];
+	enum bt_fail f;
+
+	f = bt_binance_server_time(&x->bn, err);
+	if (f == BT_F_BAN) {
+		bt_ingest_ban(x);
+		return bt_fail_exit(f);
+	}
+	if (f != BT_F_NONE) {
+		bt_event(x->dry ? NULL : x->st, "WARNING", "fetch_failed", NULL,
+		    NULL, NULL, "Binance is not answering: %s", err);
+		return bt_fail_exit(f);
+	}
+	return 0;
+}
+
+/*
+ * Server time and exchangeInfo before the pairs: 0, or the run fetches
+ * nothing (a ban, Binance not answering).
+ */
+static int
+update_begin(struct bt_ingest *x, char **syms, int nsyms)
+{
+	int rc, i;
+
+	if ((rc = server_time(x)) != 0)
+		return rc;
+	bt_binance_exchange_info(&x->bn, syms, nsyms);
+	if (x->bn.banned) {
+		bt_ingest_ban(x);
+		return BT_EX_TEMPFAIL;
+	}
+	if (x->bn.status != NULL)
+		for (i = 0; i < nsyms; i++)
+			if (strcmp(bt_binance_status(&x->bn, syms[i]),
+			    "TRADING") != 0)
+				warn_not_trading(x, syms[i],
+				    bt_binance_status(&x->bn, syms[i]));
+	return 0;
+}
+
+/*
+ * Every configured pair from its newest stored open time (or `since'),
+ * or from repair_days back: fetched and stored.
+ */
+static enum bt_fail
+update_pairs(struct bt_ingest *x, char **syms, int nsyms, char **tfs,
+    int ntfs, int64_t since, int repair_days, int *rc)
+{
+	char err[BT_ERRLEN];
+	struct pairrun *prs, *pr;
+	struct bt_pair p;
+	int64_t last, now = bt_now_ms();
+	enum bt_fail worst = BT_F_NONE;
+	bool stop = false;
+	int i, j, k = 0;
+
+	if ((prs = calloc((size_t)(nsyms * ntfs), sizeof(*prs))) == NULL)
+		abort();
+	for (i = 0; i < nsyms && !stop; i++)
+		for (j = 0; j < ntfs && !stop; j++) {
+			pr = &prs[k++];
+			pr->k.symbol = syms[i];
+			pr->k.tf = tfs[j];
+			pr->k.iv = bt_tf_ms(tfs[j]);
+			last = -1;
+			if (bt_pair_get(x->db, syms[i], tfs[j], false, NULL, 0,
+			    &p, err) != 0 ||
+			    bt_pair_last(x->db, &p, &last, err) != 0) {
+				bt_warnx("%s", err);
+				*rc = bt_exit_worse(*rc, BT_EX_IOERR);
+				stop = true;
+			}
+			if (repair_days > 0)
+				pr->k.from = now - (int64_t)repair_days *
+				    86400000;
+			else
+				pr->k.from = last >= 0 ? last : since;
+			pr->k.from -= pr->k.from % pr->k.iv;
+		}
+	if (!stop)
+		worst = fetch_pairs(x, prs, (size_t)k, rc);
+	free(prs);
+	return worst;
+}
+
+/*
+ * The coverage verdict (contracts.md), as bt_coverage() computes it for
+ * bt-validate too: this run's exchangeInfo decides which symbols are
+ * left out.  Below BT_COVERAGE_MIN a CRITICAL, and the exit code of the
+ * cause: bad data only when nothing on the API side went wrong.
+ */
+static double
+judge(struct bt_ingest *x, char **syms, int nsyms, char **tfs, int ntfs,
+    enum bt_fail worst, int *rc, int *current, int *counted)
+{
+	struct bt_cov cov;
+	char err[BT_ERRLEN];
+	json_t *stale = json_array();
+	double out, min = bt_conf_double("BT_COVERAGE_MIN");
+	int i;
+
+	if (bt_coverage(x->db, x->st, x->bn.status, syms, nsyms, tfs, ntfs,
+	    &cov, err) != 0)
+		bt_warnx("coverage: %s", err);
+	for (i = 0; i < cov.n; i++)
+		if (!cov.p[i].excluded && !cov.p[i].current)
+			json_array_append_new(stale, json_pack("[s,s]",
+			    cov.p[i].symbol, cov.p[i].tf));
+	*current = cov.current;
+	*counted = cov.counted;
+	out = cov.coverage;
+	bt_cov_free(&cov);
+	if (out < min) {
+		bt_event(x->dry ? NULL : x->st, "CRITICAL", "coverage", NULL,
+		    NULL, json_pack("{s:f, s:O}", "coverage", out, "stale",
+		    stale), "coverage %.1f%%: only %d of %d pairs are current "
+		    "(minimum %.0f%%)", out * 100, *current, *counted,
+		    min * 100);
+		*rc = bt_exit_worse(*rc, worst == BT_F_DATA ? BT_EX_DATAERR :
+		    worst == BT_F_RATE ? BT_EX_TEMPFAIL : worst == BT_F_STORE ?
+		    BT_EX_IOERR : BT_EX_UNAVAILABLE);
+	}
+	json_decref(stale);
+	return out;
+}
+
+int
+bt_ingest_update(struct bt_ingest *x, int64_t since, int repair_days)
+{
+	char **syms, **tfs;
+	int nsyms, ntfs, cur, cnt, rc;
+	enum bt_fail worst = BT_F_NONE;
+	json_t *rec;
+	double cov;
+
+	nsyms = bt_conf_list("BT_SYMBOLS", &syms);
+	ntfs = bt_conf_list("BT_TIMEFRAMES", &tfs);
+	if ((rc = update_begin(x, syms, nsyms)) == 0)
+		worst = update_pairs(x, syms, nsyms, tfs, ntfs, since,
+		    repair_days, &rc);
+	progress(x, "");
+	if (x->progress)
+		fputs("\r\033[K", stderr);
+	cov = judge(x, syms, nsyms, tfs, ntfs, worst, &rc, &cur, &cnt);
+	if (worst == BT_F_BAN || worst == BT_F_STORE || worst == BT_F_RATE)
+		rc = bt_exit_worse(rc, bt_fail_exit(worst));
+	rc = bt_exit_worse(rc, ind_sweep(x));
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string(repair_days ? "repair" :
+	    "update"));
+	json_object_set_new(rec, "pairs", json_integer(nsyms * ntfs));
+	json_object_set_new(rec, "counted", json_integer(cnt));
+	json_object_set_new(rec, "current", json_integer(cur));
+	json_object_set_new(rec, "coverage", json_real(round(cov * 1e4) /
+	    1e4));
+	rc = summary(x, rec, rc);
+	bt_list_free(syms, nsyms);
+	bt_list_free(tfs, ntfs);
+	return rc;
+}
+
+/* The gap records of in; bad ones are warned about (exit 65). */
+static struct bt_gap *
+read_gaps(FILE *in, size_t *n, int *rc)
+{
+	char *line = NULL, err[BT_ERRLEN];
+	size_t cap = 0;
+	long lineno = 0;
+	struct bt_gap g, *gaps = NULL;
+	int r;
+
+	*n = 0;
+	while (getline(&line, &cap, in) != -1) {
+		lineno++;
+		if ((r = bt_parse_gap(line, &g, err)) == 0)
+			continue;
+		if (r == -1) {
+			bt_warnx("stdin:%ld: bad gap record: %s", lineno, err);
+			*rc = bt_exit_worse(*rc, BT_EX_DATAERR);
+			continue;
+		}
+		if (bt_tf_view(g.tf) == NULL) {
+			bt_warnx("stdin:%ld: tf %s is not kept in the store "
+			    "(1d 4h 1h 15m)", lineno, g.tf);
+			*rc = bt_exit_worse(*rc, BT_EX_DATAERR);
+			continue;
+		}
+		if ((gaps = realloc(gaps, (*n + 1) * sizeof(*gaps))) == NULL)
+			abort();
+		gaps[(*n)++] = g;
+	}
+	free(line);
+	return gaps;
+}
+
+int
+bt_ingest_gaps(struct bt_ingest *x, FILE *in)
+{
+	struct bt_gap *gaps;
+	struct pairrun *prs;
+	size_t n, i;
+	int rc = 0, r;
+	enum bt_fail worst;
+	json_t *rec;
+
+	gaps = read_gaps(in, &n, &rc);
+	if (n > 0) {
+		if ((r = server_time(x)) != 0) {
+			free(gaps);
+			return bt_exit_worse(rc, r);
+		}
+		if ((prs = calloc(n, sizeof(*prs))) == NULL)
+			abort();
+		for (i = 0; i < n; i++) {
+			prs[i].k.symbol = gaps[i].symbol;
+			prs[i].k.tf = gaps[i].tf;
+			prs[i].k.iv = bt_tf_ms(gaps[i].tf);
+			prs[i].k.from = gaps[i].from;
+			prs[i].k.to = gaps[i].to;
+		}
+		worst = fetch_pairs(x, prs, n, &rc);
+		rc = bt_exit_worse(rc, bt_fail_exit(worst));
+		free(prs);
+	}
+	free(gaps);
+	rc = bt_exit_worse(rc, ind_sweep(x));
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string("gaps"));
+	json_object_set_new(rec, "gaps", json_integer((json_int_t)n));
+	return summary(x, rec, rc);
+}
+
+/* --------------------------------------------------------------- import */
+
+/*
+ * Symbol and interval from a file name: BTCUSDT-1h-2025-01.csv
+ * (data.binance.vision) or BTC_USDT-4h.json (freqtrade).
+ */
+static void
+name_guess(const char *path, char *sym, size_t slen, char *tf, size_t tlen)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char buf[256], *dash, *p, *q;
+
+	snprintf(buf, sizeof(buf), "%s", base);
+	if ((dash = strchr(buf, '-')) == NULL)
+		return;
+	*dash = '\0';
+	/* BTC_USDT -> BTCUSDT */
+	for (p = q = buf; *p != '\0'; p++)
+		if (*p != '_')
+			*q++ = *p;
+	*q = '\0';
+	if (bt_symbol_ok(buf) && *sym == '\0')
+		snprintf(sym, slen, "%s", buf);
+	p = dash + 1;
+	q = p + strcspn(p, "-.");
+	*q = '\0';
+	if (*tf == '\0' && bt_tf_ms(p) != 0)
+		snprintf(tf, tlen, "%s", p);
+}
+
+/* A file's candles, by its first byte: freqtrade JSON or Binance CSV. */
+static int
+import_parse(const char *path, int64_t iv, struct bt_candle **c, size_t *n,
+    char *fmt, size_t flen, char *err)
+{
+	const char *p;
+	size_t len;
+	char *buf;
+	int rc;
+
+	if ((buf = bt_read_file(path, (size_t)1 << 30, &len, err)) == NULL)
+		return BT_EX_NOINPUT;
+	for (p = buf; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '[') {
+		snprintf(fmt, flen, "freqtrade");
+		rc = bt_parse_freqtrade(path, buf, len, iv, c, n, err);
+	} else {
+		snprintf(fmt, flen, "binance-csv");
+		rc = bt_parse_kline_csv(path, buf, len, iv, c, n, err);
+	}
+	free(buf);
+	return rc == -1 ? BT_EX_DATAERR : 0;
+}
+
+static int
+import_file(struct bt_ingest *x, const char *path, const char *osym,
+    const char *otf)
+{
+	char sym[24] = "", tf[8] = "", err[BT_ERRLEN], fmt[16];
+	struct bt_candle *c = NULL;
+	size_t n = 0;
+	int64_t changed = 0;
+	json_t *rec;
+	enum bt_fail f;
+	int rc;
+
+	snprintf(sym, sizeof(sym), "%s", osym ? osym : "");
+	snprintf(tf, sizeof(tf), "%s", otf ? otf : "");
+	if (strcmp(path, "-") != 0)
+		name_guess(path, sym, sizeof(sym), tf, sizeof(tf));
+	if (*sym == '\0' || *tf == '\0') {
+		bt_warnx("%s: cannot tell the %s from the name; give --symbol "
+		    "and --interval", path, *sym ? "interval" : "symbol");
+		return BT_EX_USAGE;
+	}
+	if (bt_tf_view(tf) == NULL) {
+		bt_warnx("%s: interval %s is not kept in the store (1d 4h 1h "
+		    "15m)", path, tf);
+		return BT_EX_DATAERR;
+	}
+	if ((rc = import_parse(path, bt_tf_ms(tf), &c, &n, fmt, sizeof(fmt),
+	    err)) != 0) {
+		bt_warnx("%s", err);
+		if (rc == BT_EX_DATAERR)
+			bt_event(x->dry ? NULL : x->st, "WARNING",
+			    "import_failed", sym, tf, NULL, "%s", err);
+		return rc;
+	}
+	f = store(x, sym, tf, c, n, &changed, err);
+	rec = bt_rec("import");
+	json_object_set_new(rec, "file", json_string(path));
+	json_object_set_new(rec, "format", json_string(fmt));
+	json_object_set_new(rec, "symbol", json_string(sym));
+	json_object_set_new(rec, "tf", json_string(tf));
+	json_object_set_new(rec, "status", json_string(f == BT_F_NONE ? "ok" :
+	    "failed"));
+	json_object_set_new(rec, "rows", json_integer(changed));
+	json_object_set_new(rec, "received", json_integer((json_int_t)n));
+	json_object_set_new(rec, "first", n ? json_integer(c[0].t) :
+	    json_null());
+	json_object_set_new(rec, "last", n ? json_integer(c[n - 1].t) :
+	    json_null());
+	if (f != BT_F_NONE)
+		json_object_set_new(rec, "error", json_string(err));
+	bt_emit(rec);
+	x->rows += changed;
+	x->received += (int64_t)n;
+	free(c);
+	if (f != BT_F_NONE) {
+		bt_warnx("%s: %s", path, err);
+		return bt_fail_exit(f);
+	}
+	return 0;
+}
+
+int
+bt_ingest_import(struct bt_ingest *x, char **files, int nfiles,
+    const char *symbol, const char *tf)
+{
+	json_t *rec;
+	int rc = 0, i;
+
+	for (i = 0; i < nfiles; i++)
+		rc = bt_exit_worse(rc, import_file(x, files[i], symbol, tf));
+	rc = bt_exit_worse(rc, ind_sweep(x));
+	rec = bt_rec("summary");
+	json_object_set_new(rec, "mode", json_string("import"));
+	json_object_set_new(rec, "files", json_integer(nfiles));
+	json_object_set_new(rec, "rows", json_integer(x->rows));
+	json_object_set_new(rec, "received", json_integer(x->received));
+	ind_fields(x, rec);
+	json_object_set_new(rec, "exit", json_integer(rc));
+	bt_emit(rec);
+	return rc;
+}

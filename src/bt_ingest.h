@@ -1,0 +1,72 @@
+/*
+ * bt_ingest.h - bt_ingest.c owns what a fetch or an import does to the
+ * store and the state file: pages stored whole with their dirty ranges,
+ * the fetcher thread that pages klines while this thread stores, the
+ * indicator table brought up to date, the ban-until time, the coverage
+ * verdict, and each run's JSON lines (bt-fetch(1)).
+ */
+#ifndef BT_INGEST_H
+#define BT_INGEST_H
+
+#include "bt_binance.h"
+#include "bt_indtab.h"
+#include "bt_state.h"
+
+/* One bt-fetch run: what it writes to, its client, its totals. */
+struct bt_ingest {
+	sqlite3		*db, *st;	/* the caller's; st may not be NULL */
+	bool		 dry, quiet, verbose, progress;
+	struct bt_http	*http;		/* owned: freed by bt_ingest_free() */
+	struct bt_binance bn;		/* the client and its counters */
+	int64_t		 rows, received;	/* totals for the summary */
+	/* The indicator table (this thread only). */
+	bool		 ind;		/* on, and this run writes */
+	struct bt_ind_spec spec;
+	char		**indtfs;
+	int		 nindtfs;
+	int64_t		 ind_pairs, ind_rows, ind_full;
+	int		 ind_rc;	/* the worst failure updating it */
+};
+
+void	 bt_ingest_init(struct bt_ingest *x, bool dry, bool quiet,
+	    bool verbose);
+void	 bt_ingest_free(struct bt_ingest *x);	/* not db, st */
+
+/*
+ * Whether this run keeps the indicator table, and with what spec: with
+ * BT_INDICATORS, or `force' (--indicators).  0 or BT_EX_CONFIG in err.
+ */
+int	 bt_ingest_ind_config(struct bt_ingest *x, bool force, char *err);
+/* A new spec re-creates the table (an event says so); `rebuild' empties it. */
+int	 bt_ingest_ind_prepare(struct bt_ingest *x, bool rebuild);
+
+/* --import: each file into the store, then the table, then a summary. */
+int	 bt_ingest_import(struct bt_ingest *x, char **files, int nfiles,
+	    const char *symbol, const char *tf);
+/* --indicators: the table up to date, no network. */
+int	 bt_ingest_indicators(struct bt_ingest *x);
+
+/*
+ * The Binance side.  bt_ingest_banned() prints the `banned' line while a
+ * recorded ban is in force (contracts.md: no request until it ends);
+ * bt_ingest_ban() records the one x->bn reported, as an event too.
+ */
+bool	 bt_ingest_banned(struct bt_ingest *x);
+void	 bt_ingest_ban(struct bt_ingest *x);
+/* Opens BT_BINANCE_URL for x->bn: 0, or BT_EX_CONFIG in err. */
+int	 bt_ingest_connect(struct bt_ingest *x, char *err);
+/* A plain run (repair_days 0, from `since' for a new pair) or --repair. */
+int	 bt_ingest_update(struct bt_ingest *x, int64_t since, int repair_days);
+/* --gaps: the gap records of `in', each range fetched exactly. */
+int	 bt_ingest_gaps(struct bt_ingest *x, FILE *in);
+
+/*
+ * Whether a once-a-day warning of `kind' about `sym' is due; marks it in
+ * the state file's kv table.  A dry run warns every time.
+ */
+bool	 bt_ingest_due_today(struct bt_ingest *x, const char *kind,
+	    const char *sym);
+/* rows, received, requests and retries, into a summary line. */
+void	 bt_ingest_totals(const struct bt_ingest *x, json_t *rec);
+
+#endif /* BT_INGEST_H */
