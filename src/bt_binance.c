@@ -261,40 +261,30 @@ bt_binance_server_time(struct bt_binance *b, char *err)
 	return f;
 }
 
-/* One unknown symbol fails exchangeInfo for all: ask each alone. */
+/* exchangeInfo of one symbol; -1121 (Invalid symbol) marks it INVALID. */
 static void
-exchange_info_singly(struct bt_binance *b, char **syms, int nsyms)
+exchange_info_one(struct bt_binance *b, const char *sym)
 {
 	struct bt_http_resp r;
-	struct bt_buf q = { 0 };
-	char err[BT_ERRLEN];
+	char q[64], err[BT_ERRLEN];
 	long req = 0, ret = 0;
-	json_t *root, *list, *s;
+	json_t *root, *s;
 	json_error_t je;
 	size_t i;
-	int j;
 
-	for (j = 0; j < nsyms; j++) {
-		bt_buf_free(&q);
-		bt_buf_printf(&q, "symbol=%s", syms[j]);
-		if (bt_binance_get(b, "/api/v3/exchangeInfo", q.p, 20, &r,
-		    &req, &ret, err) == BT_F_API &&
-		    strstr(err, "-1121") != NULL)
-			json_object_set_new(b->status, syms[j],
-			    json_string("INVALID"));
-		else if (r.status == 200 &&
-		    (root = json_loadb(r.body, r.len, 0, &je)) != NULL) {
-			list = json_object_get(root, "symbols");
-			json_array_foreach(list, i, s)
-				if (json_is_string(json_object_get(s,
-				    "status")))
-					json_object_set(b->status, syms[j],
-					    json_object_get(s, "status"));
-			json_decref(root);
-		}
-		bt_http_resp_free(&r);
+	snprintf(q, sizeof(q), "symbol=%s", sym);
+	if (bt_binance_get(b, "/api/v3/exchangeInfo", q, 20, &r, &req, &ret,
+	    err) == BT_F_API && strstr(err, "-1121") != NULL)
+		json_object_set_new(b->status, sym, json_string("INVALID"));
+	else if (r.status == 200 &&
+	    (root = json_loadb(r.body, r.len, 0, &je)) != NULL) {
+		json_array_foreach(json_object_get(root, "symbols"), i, s)
+			if (json_is_string(json_object_get(s, "status")))
+				json_object_set(b->status, sym,
+				    json_object_get(s, "status"));
+		json_decref(root);
 	}
-	bt_buf_free(&q);
+	bt_http_resp_free(&r);
 }
 
 void
@@ -307,17 +297,20 @@ bt_binance_exchange_info(struct bt_binance *b, char **syms, int nsyms)
 	json_t *root, *list, *s;
 	json_error_t je;
 	size_t i;
+	int j;
 
 	bt_binance_symbols(b, syms, nsyms, &q);
 	b->status = json_object();
 	if (bt_binance_get(b, "/api/v3/exchangeInfo", q.p, 20, &r, &req, &ret,
 	    err) != BT_F_NONE) {
+		/* One unknown symbol fails the whole request: ask singly. */
 		bt_http_resp_free(&r);
 		bt_buf_free(&q);
 		if (b->verbose)
 			bt_warnx("exchangeInfo: %s; asking symbol by symbol",
 			    err);
-		exchange_info_singly(b, syms, nsyms);
+		for (j = 0; j < nsyms; j++)
+			exchange_info_one(b, syms[j]);
 		return;
 	}
 	bt_buf_free(&q);

@@ -297,19 +297,6 @@ sent_source(struct bt_ingest *x, const char *sym, const char *fsym,
 	}
 }
 
-/* contracts.md style: one WARNING a day for a symbol without futures. */
-static void
-warn_no_futures(struct bt_ingest *x, const char *sym, const char *fsym)
-{
-	if (!bt_ingest_due_today(x, "no_futures", sym))
-		return;
-	bt_event(x->dry ? NULL : x->st, "WARNING", "no_futures", sym, NULL,
-	    json_pack("{s:s}", "futures", fsym), "%s: Binance has no futures "
-	    "contract %s (-1121); map it in BT_FUTURES_SYMBOL_MAP (e.g. "
-	    "PEPEUSDT=1000PEPEUSDT) or accept no futures figures for it",
-	    sym, fsym);
-}
-
 /* The ticker rows asked for, each value under its metric, all or none. */
 static enum bt_fail
 ticker_store(struct bt_ingest *x, char **syms, int cnt,
@@ -467,8 +454,13 @@ sent_symbol(struct bt_ingest *x, const char *sym, struct sres *res)
 		if (f == BT_F_TRANSPORT || f == BT_F_BAN || f == BT_F_STORE)
 			break;
 	}
+	/* contracts.md style: one WARNING a day for a symbol without them. */
 	if (res->nofutures)
-		warn_no_futures(x, sym, fsym);
+		bt_ingest_warn_daily(x, "no_futures", sym, json_pack("{s:s}",
+		    "futures", fsym), "%s: Binance has no futures contract %s "
+		    "(-1121); map it in BT_FUTURES_SYMBOL_MAP (e.g. "
+		    "PEPEUSDT=1000PEPEUSDT) or accept no futures figures for it",
+		    sym, fsym);
 	sent_line(x, "sentiment", sym, fsym, res);
 	if (res->fail != BT_F_NONE)
 		bt_event(x->dry ? NULL : x->st, "WARNING", "sentiment_failed",
@@ -517,10 +509,7 @@ summary(struct bt_ingest *x, const char *mode, const char *what, int n,
 	json_object_set_new(rec, "mode", json_string(mode));
 	json_object_set_new(rec, what, json_integer(n));
 	json_object_set_new(rec, "failed", json_integer(failed));
-	bt_ingest_totals(x, rec);
-	json_object_set_new(rec, "exit", json_integer(rc));
-	bt_emit(rec);
-	return rc;
+	return bt_ingest_summary(x, rec, rc);
 }
 
 int

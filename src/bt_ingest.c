@@ -80,15 +80,6 @@ progress(struct bt_ingest *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-bt_ingest_totals(const struct bt_ingest *x, json_t *rec)
-{
-	json_object_set_new(rec, "rows", json_integer(x->rows));
-	json_object_set_new(rec, "received", json_integer(x->received));
-	json_object_set_new(rec, "requests", json_integer(x->bn.requests));
-	json_object_set_new(rec, "retries", json_integer(x->bn.retries));
-}
-
 /* ------------------------------------------------------------------ ban */
 
 void
@@ -319,11 +310,13 @@ ind_fields(struct bt_ingest *x, json_t *rec)
 	json_object_set_new(rec, "ind_full", json_integer(x->ind_full));
 }
 
-/* The rest of a candle run's summary line, after the sweep. */
-static int
-summary(struct bt_ingest *x, json_t *rec, int rc)
+int
+bt_ingest_summary(struct bt_ingest *x, json_t *rec, int rc)
 {
-	bt_ingest_totals(x, rec);
+	json_object_set_new(rec, "rows", json_integer(x->rows));
+	json_object_set_new(rec, "received", json_integer(x->received));
+	json_object_set_new(rec, "requests", json_integer(x->bn.requests));
+	json_object_set_new(rec, "retries", json_integer(x->bn.retries));
 	ind_fields(x, rec);
 	json_object_set_new(rec, "exit", json_integer(rc));
 	bt_emit(rec);
@@ -587,8 +580,13 @@ fetch_pairs(struct bt_ingest *x, struct pairrun *prs, size_t nprs, int *rc)
 
 /* ----------------------------------------------------------- candle runs */
 
-bool
-bt_ingest_due_today(struct bt_ingest *x, const char *kind, const char *sym)
+/*
+ * Whether a once-a-day warning about `sym' of `kind' is due: false when
+ * one went out today (the state file's kv table remembers the day, which
+ * this marks).  A dry run warns every time and remembers nothing.
+ */
+static bool
+due_today(struct bt_ingest *x, const char *kind, const char *sym)
 {
 	char key[64], day[32], *last = NULL, err[BT_ERRLEN];
 	bool due;
@@ -606,16 +604,22 @@ bt_ingest_due_today(struct bt_ingest *x, const char *kind, const char *sym)
 	return due;
 }
 
-/* contracts.md: one WARNING a day for a symbol that is not TRADING. */
-static void
-warn_not_trading(struct bt_ingest *x, const char *sym, const char *status)
+void
+bt_ingest_warn_daily(struct bt_ingest *x, const char *kind, const char *sym,
+    json_t *extra, const char *fmt, ...)
 {
-	if (!bt_ingest_due_today(x, "not_trading", sym))
+	char msg[1024];		/* bt_event()'s own size */
+	va_list ap;
+
+	if (!due_today(x, kind, sym)) {
+		json_decref(extra);
 		return;
-	bt_event(x->dry ? NULL : x->st, "WARNING", "not_trading", sym, NULL,
-	    json_pack("{s:s}", "status", status), "%s is %s on Binance, not "
-	    "TRADING; left out of coverage", sym, strcmp(status, "INVALID") ?
-	    status : "unknown (-1121 Invalid symbol)");
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bt_event(x->dry ? NULL : x->st, "WARNING", kind, sym, NULL, extra,
+	    "%s", msg);
 }
 
 /* Binance's time, or the run ends: a ban recorded, or a WARNING. */
@@ -640,11 +644,13 @@ server_time(struct bt_ingest *x)
 
 /*
  * Server time and exchangeInfo before the pairs: 0, or the run fetches
- * nothing (a ban, Binance not answering).
+ * nothing (a ban, Binance not answering).  contracts.md: one WARNING a
+ * day for a symbol that is not TRADING.
  */
 static int
 update_begin(struct bt_ingest *x, char **syms, int nsyms)
 {
+	const char *status;
 	int rc, i;
 
 	if ((rc = server_time(x)) != 0)
@@ -654,12 +660,14 @@ update_begin(struct bt_ingest *x, char **syms, int nsyms)
 		bt_ingest_ban(x);
 		return BT_EX_TEMPFAIL;
 	}
-	if (x->bn.status != NULL)
-		for (i = 0; i < nsyms; i++)
-			if (strcmp(bt_binance_status(&x->bn, syms[i]),
-			    "TRADING") != 0)
-				warn_not_trading(x, syms[i],
-				    bt_binance_status(&x->bn, syms[i]));
+	for (i = 0; i < nsyms && x->bn.status != NULL; i++)
+		if (strcmp((status = bt_binance_status(&x->bn, syms[i])),
+		    "TRADING") != 0)
+			bt_ingest_warn_daily(x, "not_trading", syms[i],
+			    json_pack("{s:s}", "status", status), "%s is %s on "
+			    "Binance, not TRADING; left out of coverage",
+			    syms[i], strcmp(status, "INVALID") ? status :
+			    "unknown (-1121 Invalid symbol)");
 	return 0;
 }
 
@@ -778,7 +786,7 @@ bt_ingest_update(struct bt_ingest *x, int64_t since, int repair_days)
 	json_object_set_new(rec, "current", json_integer(cur));
 	json_object_set_new(rec, "coverage", json_real(round(cov * 1e4) /
 	    1e4));
-	rc = summary(x, rec, rc);
+	rc = bt_ingest_summary(x, rec, rc);
 	bt_list_free(syms, nsyms);
 	bt_list_free(tfs, ntfs);
 	return rc;
@@ -852,7 +860,7 @@ bt_ingest_gaps(struct bt_ingest *x, FILE *in)
 	rec = bt_rec("summary");
 	json_object_set_new(rec, "mode", json_string("gaps"));
 	json_object_set_new(rec, "gaps", json_integer((json_int_t)n));
-	return summary(x, rec, rc);
+	return bt_ingest_summary(x, rec, rc);
 }
 
 /* --------------------------------------------------------------- import */

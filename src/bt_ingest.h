@@ -61,12 +61,18 @@ int	 bt_ingest_update(struct bt_ingest *x, int64_t since, int repair_days);
 int	 bt_ingest_gaps(struct bt_ingest *x, FILE *in);
 
 /*
- * Whether a once-a-day warning of `kind' about `sym' is due; marks it in
- * the state file's kv table.  A dry run warns every time.
+ * A WARNING event of `kind' about `sym' at most once a UTC day, as the
+ * state file's kv table (kind:sym) remembers; a dry run warns every time.
+ * Takes `extra' (NULL or an object) either way.
  */
-bool	 bt_ingest_due_today(struct bt_ingest *x, const char *kind,
-	    const char *sym);
-/* rows, received, requests and retries, into a summary line. */
-void	 bt_ingest_totals(const struct bt_ingest *x, json_t *rec);
+void	 bt_ingest_warn_daily(struct bt_ingest *x, const char *kind,
+	    const char *sym, json_t *extra, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/*
+ * The end of a run's summary line: rows, received, requests, retries,
+ * the indicator table's figures when it was kept, and `exit' rc.  Prints
+ * it; returns rc.
+ */
+int	 bt_ingest_summary(struct bt_ingest *x, json_t *rec, int rc);
 
 #endif /* BT_INGEST_H */
