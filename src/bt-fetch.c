@@ -14,8 +14,8 @@
  * Reads the configuration (bt_conf.c), Binance, FRED, files and stdin;
  * writes the store and the state file under run/write.lock, and JSON
  * lines on stdout (bt-fetch(1), OUTPUT).  Where each job is done:
- *	plain, --repair		bt_ingest_update()	bt_ingest.c
- *	--gaps			bt_ingest_gaps()	bt_ingest.c
+ *	plain, --repair		bt_update_pairs()	bt_update.c
+ *	--gaps			bt_update_gaps()	bt_update.c
  *	--import		bt_ingest_import()	bt_ingest.c
  *	--indicators		bt_ingest_indicators()	bt_ingest.c
  *	--source sentiment	bt_context_sentiment()	bt_context.c
@@ -46,6 +46,7 @@
 #include "bt_lock.h"
 #include "bt_migrate.h"
 #include "bt_state.h"
+#include "bt_update.h"
 
 enum mode { M_UPDATE, M_REPAIR, M_GAPS, M_IMPORT, M_MIGRATE, M_SOURCE,
     M_INDICATORS };
@@ -355,9 +356,6 @@ due(sqlite3 *st, const struct opts *o, bool *is_due)
 static int
 job(struct bt_ingest *x, const struct opts *o, int64_t since, FILE *gaps)
 {
-	char err[BT_ERRLEN];
-	int rc;
-
 	if (o->mode == M_IMPORT)
 		return bt_ingest_import(x, o->files, o->nfiles, o->symbol,
 		    o->interval);
@@ -370,13 +368,9 @@ job(struct bt_ingest *x, const struct opts *o, int64_t since, FILE *gaps)
 		return BT_EX_TEMPFAIL;
 	if (o->mode == M_SOURCE)
 		return bt_context_sentiment(x);
-	if ((rc = bt_ingest_connect(x, err)) != 0) {
-		bt_warnx("%s", err);
-		return rc;
-	}
 	if (o->mode == M_GAPS)
-		return bt_ingest_gaps(x, gaps);
-	return bt_ingest_update(x, since, o->repair);
+		return bt_update_gaps(x, gaps);
+	return bt_update_pairs(x, since, o->repair);
 }
 
 /* The run's `runs' row ends with its totals. */

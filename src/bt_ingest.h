@@ -1,9 +1,8 @@
 /*
- * bt_ingest.h - bt_ingest.c owns what a fetch or an import does to the
- * store and the state file: pages stored whole with their dirty ranges,
- * the fetcher thread that pages klines while this thread stores, the
- * indicator table brought up to date, the ban-until time, the coverage
- * verdict, and each run's JSON lines (bt-fetch(1)).
+ * bt_ingest.h - bt_ingest.c owns what a bt-fetch run does to the store
+ * and the state file: pages stored whole with their dirty ranges, the
+ * indicator table brought up after them, the ban-until time, the
+ * once-a-day warnings, the run's totals; and --import, --indicators.
  */
 #ifndef BT_INGEST_H
 #define BT_INGEST_H
@@ -14,12 +13,12 @@
 
 /* One bt-fetch run: what it writes to, its client, its totals. */
 struct bt_ingest {
-	sqlite3		*db, *st;	/* the caller's; st may not be NULL */
+	sqlite3		*db, *st;	/* the caller's */
 	bool		 dry, quiet, verbose, progress;
 	struct bt_http	*http;		/* owned: freed by bt_ingest_free() */
 	struct bt_binance bn;		/* the client and its counters */
 	int64_t		 rows, received;	/* totals for the summary */
-	/* The indicator table (this thread only). */
+	/* The indicator table. */
 	bool		 ind;		/* on, and this run writes */
 	struct bt_ind_spec spec;
 	char		**indtfs;
@@ -33,12 +32,29 @@ void	 bt_ingest_init(struct bt_ingest *x, bool dry, bool quiet,
 void	 bt_ingest_free(struct bt_ingest *x);	/* not db, st */
 
 /*
+ * One page or file of a pair: its dirty range, then its candles, all or
+ * nothing; *changed counts the rows inserted or altered.  BT_F_NONE, or
+ * BT_F_STORE (BT_F_BAN for a busy write lock: exit 75) with err set.
+ */
+enum bt_fail bt_ingest_store(struct bt_ingest *x, const char *symbol,
+	    const char *tf, const struct bt_candle *c, size_t n,
+	    int64_t *changed, char *err);
+
+/*
  * Whether this run keeps the indicator table, and with what spec: with
  * BT_INDICATORS, or `force' (--indicators).  0 or BT_EX_CONFIG in err.
  */
 int	 bt_ingest_ind_config(struct bt_ingest *x, bool force, char *err);
 /* A new spec re-creates the table (an event says so); `rebuild' empties it. */
 int	 bt_ingest_ind_prepare(struct bt_ingest *x, bool rebuild);
+/* A pair's candles are in: its indicator rows, if `rows' changed. */
+void	 bt_ingest_pair_done(struct bt_ingest *x, const char *symbol,
+	    const char *tf, int64_t rows);
+/*
+ * At the end of a run that stored candles: every pair of the indicator
+ * timeframes still behind, dirty or new.  0 or the worst failure.
+ */
+int	 bt_ingest_sweep(struct bt_ingest *x);
 
 /* --import: each file into the store, then the table, then a summary. */
 int	 bt_ingest_import(struct bt_ingest *x, char **files, int nfiles,
@@ -47,19 +63,12 @@ int	 bt_ingest_import(struct bt_ingest *x, char **files, int nfiles,
 int	 bt_ingest_indicators(struct bt_ingest *x);
 
 /*
- * The Binance side.  bt_ingest_banned() prints the `banned' line while a
- * recorded ban is in force (contracts.md: no request until it ends);
+ * The ban.  bt_ingest_banned() prints the `banned' line while a recorded
+ * ban is in force (contracts.md: no request until it ends);
  * bt_ingest_ban() records the one x->bn reported, as an event too.
  */
 bool	 bt_ingest_banned(struct bt_ingest *x);
 void	 bt_ingest_ban(struct bt_ingest *x);
-/* Opens BT_BINANCE_URL for x->bn: 0, or BT_EX_CONFIG in err. */
-int	 bt_ingest_connect(struct bt_ingest *x, char *err);
-/* A plain run (repair_days 0, from `since' for a new pair) or --repair. */
-int	 bt_ingest_update(struct bt_ingest *x, int64_t since, int repair_days);
-/* --gaps: the gap records of `in', each range fetched exactly. */
-int	 bt_ingest_gaps(struct bt_ingest *x, FILE *in);
-
 /*
  * A WARNING event of `kind' about `sym' at most once a UTC day, as the
  * state file's kv table (kind:sym) remembers; a dry run warns every time.

@@ -59,6 +59,7 @@ struct fault {
 	long	 weight;	/* X-MBX-USED-WEIGHT-1M, -1: none */
 	bool	 stray;		/* serve, plus a row before startTime */
 };
+#define NOFAULT	{ 0, -1, -1, false }
 
 static struct fake {
 	int64_t	 t[MAXSERIES];	/* open times, ascending */
@@ -122,7 +123,7 @@ static int
 fake_get(void *arg, const char *path, const char *query,
     struct bt_http_resp *r)
 {
-	struct fault f = { 0, -1, -1, false };
+	struct fault f = NOFAULT;
 	struct bt_buf b = { 0 };
 	int64_t start, end, limit;
 	size_t i, k = 0;
@@ -199,27 +200,42 @@ page(void *arg, struct bt_klines *k, struct bt_candle *c, size_t n,
 	free(c);
 }
 
+/* The client under test, the pair it pages, what it handed on. */
+static struct bt_binance B;
+static struct bt_klines K;
+static struct pages P;
+
+/*
+ * A fresh client over a series of n candles an hour apart from T0, all
+ * closed, with the faults fs[0..nfs-1] for the first requests.
+ */
 static void
-client(struct bt_binance *b)
+setup(size_t n, const struct fault *fs, int nfs)
 {
-	bt_binance_init(b, NULL, "BT_RETRY_DELAYS", 0, false);
-	b->get = fake_get;
-	b->sleep = fake_sleep;
-	b->server_ms = F.server_ms;
+	bt_binance_free(&B);
+	reset();
+	series(n, 0, 0, 0);
+	if (nfs > 0)
+		memcpy(F.faults, fs, (size_t)nfs * sizeof(*fs));
+	F.nfaults = nfs;
+	bt_binance_init(&B, NULL, "BT_RETRY_DELAYS", 0, false);
+	B.get = fake_get;
+	B.sleep = fake_sleep;
+	B.server_ms = F.server_ms;
 }
 
+/* Pages BTCUSDT 1h from `from' (to `to', 0: the open candle). */
 static void
-run(struct bt_binance *b, struct bt_klines *k, struct pages *p,
-    int64_t from, int64_t to)
+run(int64_t from, int64_t to)
 {
-	memset(k, 0, sizeof(*k));
-	memset(p, 0, sizeof(*p));
-	k->symbol = "BTCUSDT";
-	k->tf = "1h";
-	k->iv = IV;
-	k->from = from;
-	k->to = to;
-	bt_binance_klines(b, k, page, p);
+	memset(&K, 0, sizeof(K));
+	memset(&P, 0, sizeof(P));
+	K.symbol = "BTCUSDT";
+	K.tf = "1h";
+	K.iv = IV;
+	K.from = from;
+	K.to = to;
+	bt_binance_klines(&B, &K, page, &P);
 }
 
 static bool
@@ -237,41 +253,35 @@ starts(int i, int64_t want)
 static void
 test_paging(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
+	static const struct fault fs[] = { NOFAULT, NOFAULT,
+	    { 429, 7, -1, false } };
 
-	reset();
+	setup(2300, fs, 3);
 	series(2300, 700, 5, 1500);
-	F.server_ms = F.t[2299] + IV / 2;	/* the last candle is open */
-	F.nfaults = 3;
-	F.faults[0] = (struct fault){ 0, -1, -1, false };
-	F.faults[1] = (struct fault){ 0, -1, -1, false };
-	F.faults[2] = (struct fault){ 429, 7, -1, false };
-	client(&b);
-	run(&b, &k, &p, T0, 0);
-	check(k.fail == BT_F_NONE, "paging: no failure (%s)", k.err);
-	check(p.npages == 3, "paging: three pages handed on (%d)", p.npages);
-	check(p.n[0] == 1000 && p.n[1] == 1000, "paging: two full pages");
-	check(p.n[2] == 299, "paging: a short last page, the open candle "
-	    "dropped (%zu)", p.n[2]);
-	check(p.last[2] == F.t[2298], "paging: the last candle handed on is "
+	B.server_ms = F.server_ms = F.t[2299] + IV / 2;	/* the last: open */
+	run(T0, 0);
+	check(K.fail == BT_F_NONE, "paging: no failure (%s)", K.err);
+	check(P.npages == 3, "paging: three pages handed on (%d)", P.npages);
+	check(P.n[0] == 1000 && P.n[1] == 1000, "paging: two full pages");
+	check(P.n[2] == 299, "paging: a short last page, the open candle "
+	    "dropped (%zu)", P.n[2]);
+	check(P.last[2] == F.t[2298], "paging: the last candle handed on is "
 	    "the newest closed one");
-	check(k.received == 2299 && p.total == 2299, "paging: 2299 closed "
-	    "candles received (%lld)", (long long)k.received);
+	check(K.received == 2299 && P.total == 2299, "paging: 2299 closed "
+	    "candles received (%lld)", (long long)K.received);
 	check(starts(0, T0), "paging: the first page starts at the start time");
-	check(starts(1, F.t[999] + 1) && p.next[0] == F.t[999] + 1,
+	check(starts(1, F.t[999] + 1) && P.next[0] == F.t[999] + 1,
 	    "paging: the next page starts just after the last open time "
 	    "returned");
-	check(p.last[0] == F.t[999] && p.first[1] == F.t[1000] &&
-	    p.last[1] == F.t[1999], "paging: not 1000 intervals on: after "
+	check(P.last[0] == F.t[999] && P.first[1] == F.t[1000] &&
+	    P.last[1] == F.t[1999], "paging: not 1000 intervals on: after "
 	    "the hole no candle is asked for twice");
 	check(starts(2, F.t[1999] + 1) && starts(3, F.t[1999] + 1),
 	    "paging: the page after the 429 is asked again from the same "
 	    "start");
-	check(p.first[2] == F.t[2000], "paging: no candle lost or repeated "
+	check(P.first[2] == F.t[2000], "paging: no candle lost or repeated "
 	    "across pages");
-	check(p.next[2] == 0, "paging: the last page says so (next 0)");
+	check(P.next[2] == 0, "paging: the last page says so (next 0)");
 	check(strstr(F.q[0], "symbol=BTCUSDT&interval=1h&") == F.q[0] &&
 	    strstr(F.q[0], "limit=1000") != NULL &&
 	    strstr(F.q[0], "endTime=") == NULL,
@@ -279,189 +289,136 @@ test_paging(void)
 	check(F.nwaits == 1 && F.waits[0] == 7.0, "429: Retry-After 7 is "
 	    "waited out (%d waits, %.3f)", F.nwaits, F.nwaits ? F.waits[0] :
 	    0);
-	check(k.requests == 4 && k.retries == 1 && b.requests == 4 &&
-	    b.retries == 1, "429: retried once; four requests (%ld, %ld)",
-	    k.requests, k.retries);
+	check(K.requests == 4 && K.retries == 1 && B.requests == 4 &&
+	    B.retries == 1, "429: retried once; four requests (%ld, %ld)",
+	    K.requests, K.retries);
 	check(F.nq == 4, "paging: stops at the end: no request after the "
 	    "short page (%d)", F.nq);
-	check(!atomic_load(&b.stop) && !b.banned, "429 then success: the run "
+	check(!atomic_load(&B.stop) && !B.banned, "429 then success: the run "
 	    "goes on");
-	bt_binance_free(&b);
 }
 
 /* A whole last page: the next one comes back empty, and paging stops. */
 static void
 test_empty_last(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
-
-	reset();
-	series(2000, 0, 0, 0);
-	client(&b);
-	run(&b, &k, &p, T0, 0);
-	check(k.fail == BT_F_NONE && p.npages == 3 && p.n[2] == 0 &&
-	    p.next[2] == 0 && F.nq == 3, "an empty page ends the pair after "
-	    "two full ones (%d pages, %d requests)", p.npages, F.nq);
-	check(k.received == 2000, "all 2000 closed candles received");
-	bt_binance_free(&b);
+	setup(2000, NULL, 0);
+	run(T0, 0);
+	check(K.fail == BT_F_NONE && P.npages == 3 && P.n[2] == 0 &&
+	    P.next[2] == 0 && F.nq == 3, "an empty page ends the pair after "
+	    "two full ones (%d pages, %d requests)", P.npages, F.nq);
+	check(K.received == 2000, "all 2000 closed candles received");
 }
 
 /* --gaps: from..to inclusive, endTime in every query, stops at `to'. */
 static void
 test_range(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
 	int64_t to;
 
-	reset();
-	series(3000, 0, 0, 0);
+	setup(3000, NULL, 0);
 	to = F.t[1499];
-	client(&b);
-	run(&b, &k, &p, F.t[100], to);
-	check(k.fail == BT_F_NONE && p.npages == 2 && p.total == 1400 &&
-	    p.last[1] == to, "a range ends at its last candle (%zu candles)",
-	    p.total);
+	run(F.t[100], to);
+	check(K.fail == BT_F_NONE && P.npages == 2 && P.total == 1400 &&
+	    P.last[1] == to, "a range ends at its last candle (%zu candles)",
+	    P.total);
 	check(F.nq == 2 && qnum(F.q[0], "endTime=", -1) == to &&
 	    qnum(F.q[1], "endTime=", -1) == to, "a range asks with endTime");
-	bt_binance_free(&b);
 }
 
 /* 429 on every try: rate limited, no more requests for anyone. */
 static void
 test_rate_limited(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
-	int i;
+	static const struct fault fs[] = { { 429, 3000, -1, false },
+	    { 429, 3000, -1, false }, { 429, 3000, -1, false },
+	    { 429, 3000, -1, false } };
 
-	reset();
-	series(10, 0, 0, 0);
-	F.nfaults = 4;
-	for (i = 0; i < 4; i++)
-		F.faults[i] = (struct fault){ 429, 3000, -1, false };
-	client(&b);
-	run(&b, &k, &p, T0, 0);
-	check(k.fail == BT_F_RATE && atomic_load(&b.stop) && F.nq == 4 &&
-	    p.npages == 0, "429 on every try: rate limited after 4 tries, "
+	setup(10, fs, 4);
+	run(T0, 0);
+	check(K.fail == BT_F_RATE && atomic_load(&B.stop) && F.nq == 4 &&
+	    P.npages == 0, "429 on every try: rate limited after 4 tries, "
 	    "the run stops");
 	check(F.nwaits == 3 && F.waits[0] == 600 && F.waits[2] == 600,
 	    "a Retry-After is clamped to BT_RETRY_AFTER_MAX (%.0f)",
 	    F.nwaits ? F.waits[0] : 0);
-	check(bt_fail_exit(k.fail) == BT_EX_TEMPFAIL, "rate limited exits 75");
-	run(&b, &k, &p, T0, 0);
-	check(F.nq == 4 && p.npages == 0, "once stopped, no request goes out");
-	bt_binance_free(&b);
+	check(bt_fail_exit(K.fail) == BT_EX_TEMPFAIL, "rate limited exits 75");
+	run(T0, 0);
+	check(F.nq == 4 && P.npages == 0, "once stopped, no request goes out");
 }
 
 /* 418: the ban and its Retry-After reported, nothing retried. */
 static void
 test_ban(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
+	static const struct fault fs[] = { { 418, 7200, -1, false } };
 
-	reset();
-	series(10, 0, 0, 0);
-	F.nfaults = 1;
-	F.faults[0] = (struct fault){ 418, 7200, -1, false };
-	client(&b);
-	run(&b, &k, &p, T0, 0);
-	check(k.fail == BT_F_BAN && b.banned && b.ban_secs == 7200 &&
-	    atomic_load(&b.stop) && F.nq == 1 && F.nwaits == 0,
+	setup(10, fs, 1);
+	run(T0, 0);
+	check(K.fail == BT_F_BAN && B.banned && B.ban_secs == 7200 &&
+	    atomic_load(&B.stop) && F.nq == 1 && F.nwaits == 0,
 	    "418: banned for its Retry-After, no retry, the run stops");
-	bt_binance_free(&b);
 }
 
 /* 5xx retried with the configured waits (plus up to 10% jitter). */
 static void
 test_5xx(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
+	static const struct fault fs[] = { { 500, -1, -1, false },
+	    { 503, -1, -1, false } };
 
-	reset();
-	series(10, 0, 0, 0);
-	F.nfaults = 2;
-	F.faults[0] = (struct fault){ 500, -1, -1, false };
-	F.faults[1] = (struct fault){ 503, -1, -1, false };
-	client(&b);
-	run(&b, &k, &p, T0, 0);
-	check(k.fail == BT_F_NONE && k.retries == 2 && p.total == 10,
+	setup(10, fs, 2);
+	run(T0, 0);
+	check(K.fail == BT_F_NONE && K.retries == 2 && P.total == 10,
 	    "5xx twice, then the page");
 	check(F.nwaits == 2 && F.waits[0] >= 5 && F.waits[0] <= 5.5 &&
 	    F.waits[1] >= 15 && F.waits[1] <= 16.5, "5xx: waits of "
 	    "BT_RETRY_DELAYS with up to 10%% jitter (%.2f, %.2f)",
 	    F.waits[0], F.waits[1]);
-	bt_binance_free(&b);
 }
 
 /* A row before startTime: the page is refused whole. */
 static void
 test_stray(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
+	static const struct fault fs[] = { { 0, -1, -1, true } };
 
-	reset();
-	series(10, 0, 0, 0);
-	F.nfaults = 1;
-	F.faults[0] = (struct fault){ 0, -1, -1, true };
-	client(&b);
-	run(&b, &k, &p, T0, 0);
-	check(k.fail == BT_F_DATA && p.npages == 0 && strstr(k.err,
+	setup(10, fs, 1);
+	run(T0, 0);
+	check(K.fail == BT_F_DATA && P.npages == 0 && strstr(K.err,
 	    "outside the requested window") != NULL, "a row outside the "
-	    "window fails the pair, nothing handed on: %s", k.err);
-	bt_binance_free(&b);
+	    "window fails the pair, nothing handed on: %s", K.err);
 }
 
 /* The weight header near the cap: the next request waits first. */
 static void
 test_pacing(void)
 {
-	struct bt_binance b;
-	struct bt_klines k;
-	struct pages p;
+	static const struct fault fs[] = { { 0, -1, 2999, false } };
 	char err[BT_ERRLEN];
 
-	reset();
-	series(1500, 0, 0, 0);
-	F.nfaults = 1;
-	F.faults[0] = (struct fault){ 0, -1, 2999, false };
-	client(&b);
-	b.weight_cap = 3000;
+	setup(1500, fs, 1);
+	B.weight_cap = 3000;
 	bt_conf_set("BT_PACE_WAIT_MAX", "5", err);
-	run(&b, &k, &p, T0, 0);
-	check(k.fail == BT_F_NONE && b.paced == 1 && F.nwaits == 1 &&
+	run(T0, 0);
+	check(K.fail == BT_F_NONE && B.paced == 1 && F.nwaits == 1 &&
 	    F.waits[0] == 5, "pacing: weight 2999 of 3000 used, the next "
 	    "request waits (capped at BT_PACE_WAIT_MAX) (%d waits)", F.nwaits);
-	check(p.total == 1500 && b.weight_used == 2, "pacing: the minute "
-	    "starts again, counted from the answers (%ld)", b.weight_used);
-	bt_binance_free(&b);
+	check(P.total == 1500 && B.weight_used == 2, "pacing: the minute "
+	    "starts again, counted from the answers (%ld)", B.weight_used);
 }
 
 static void
 test_server_time(void)
 {
-	struct bt_binance b;
 	char err[BT_ERRLEN];
 
-	reset();
-	series(10, 0, 0, 0);
+	setup(10, NULL, 0);
 	F.server_ms = 1748694600000LL;
-	client(&b);
-	b.server_ms = 0;
-	check(bt_binance_server_time(&b, err) == BT_F_NONE &&
-	    b.server_ms == 1748694600000LL && F.nq == 1,
+	B.server_ms = 0;
+	check(bt_binance_server_time(&B, err) == BT_F_NONE &&
+	    B.server_ms == 1748694600000LL && F.nq == 1,
 	    "server time from /api/v3/time");
-	bt_binance_free(&b);
 }
 
 int
@@ -495,6 +452,7 @@ main(int argc, char *argv[])
 	test_stray();
 	test_pacing();
 	test_server_time();
+	bt_binance_free(&B);
 	reset();
 	bt_parse_release();
 	printf("1..%d\n", ntest);
