@@ -26,9 +26,10 @@
  * Invariants of the program:
  * - Every configuration key the run will use is checked before any work
  *   (exit 78), and --since before the store is opened (exit 64).
- * - --gaps reads stdin to the end before anything else: in `bt-backup
- *   --restore | bt-fetch --gaps' the restore holds db/LOCKED until it
- *   exits.  While db/LOCKED is present nothing is written (exit 75).
+ * - --gaps reads stdin to the end before it looks at the store: in
+ *   `bt-backup --restore | bt-fetch --gaps' the restore holds db/LOCKED
+ *   until it exits.  While db/LOCKED is present nothing is written
+ *   (exit 75).
  * - A run that writes records its `runs' row, begun before the job and
  *   ended after it with the totals; a --source run with --if-due that
  *   is not due writes none.
