@@ -5,33 +5,12 @@
 # curve).
 #
 # Builds both with the library's sources, plain, and runs them; their
-# checks are reported one by one.  With BT_SANITIZED set (make test-san)
-# they are built and run under ASan+UBSan too.  Sources are under $BT_SRC
-# (default: this script's repository).
+# checks are reported one by one, numbered after this script's.  With
+# BT_SANITIZED set (make test-san) they are also built and run under
+# ASan+UBSan, as 2010 does with ind-test.c.
+. "$(dirname "$0")/lib.sh"
 
-BT_SRC=${BT_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 CC=${CC:-cc}
-n=0
-fail=0
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bt-units.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-notok() {
-	n=$((n + 1))
-	fail=1
-	echo "not ok $n - $*"
-}
-# Shows a file as TAP diagnostics.
-diag() {
-	sed 's/^/# /' "$1"
-}
-
 tests="engine metrics"
 pkg="sqlite3 libcurl jansson"
 # Flags are lists, split on purpose.
@@ -39,6 +18,8 @@ pkg="sqlite3 libcurl jansson"
 cflags="-std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-format-truncation -Werror -I$BT_SRC/src $(pkg-config --cflags $pkg)"
 # shellcheck disable=SC2086
 libs="$(pkg-config --libs $pkg) -lpthread -lm"
+# Used in a test body, which shellcheck does not read.
+# shellcheck disable=SC2034
 san="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 # build DIR FLAGS...: the library's objects and both tests into DIR.
@@ -58,51 +39,32 @@ build() {
 	done
 }
 
-if build "$tmp/plain" -O2 >"$tmp/cc" 2>&1; then
-	ok "engine-test.c, metrics-test.c and the library compile with -Wall -Wextra -Werror"
+test_expect_success 'engine-test.c, metrics-test.c and the library compile with -Wall -Wextra -Werror' '
+	build "$TRASH/plain" -O2
+'
+
+if [ -n "${BT_SANITIZED:-}" ]; then
+	test_expect_success 'engine-test and metrics-test clean under ASan+UBSan' '
+		build "$TRASH/san" $san &&
+		for t in $tests; do
+			ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			    "$TRASH/san/$t-test" -q || exit 1
+		done
+	'
 else
-	notok "engine-test.c, metrics-test.c and the library compile with -Wall -Wextra -Werror"
-	diag "$tmp/cc"
-	echo "1..$n"
-	exit 1
+	test_count=$((test_count + 1))
+	echo "ok $test_count - engine-test and metrics-test clean under ASan+UBSan # SKIP BT_SANITIZED is not set"
 fi
 
-# shellcheck disable=SC2086
-if [ -z "${BT_SANITIZED:-}" ]; then
-	ok "engine-test and metrics-test clean under ASan+UBSan # SKIP BT_SANITIZED is not set"
-elif build "$tmp/san" $san >"$tmp/cc" 2>&1; then
-	rc=0
-	for t in $tests; do
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		    "$tmp/san/$t-test" -q >"$tmp/san.out" 2>&1 || {
-			rc=1
-			diag "$tmp/san.out"
-		}
-	done
-	if [ $rc -eq 0 ]; then
-		ok "engine-test and metrics-test clean under ASan+UBSan"
-	else
-		notok "engine-test and metrics-test clean under ASan+UBSan"
-	fi
-else
-	ok "engine-test and metrics-test clean under ASan+UBSan # SKIP no sanitizer runtime"
-	diag "$tmp/cc"
-fi
-
+# Their own checks, numbered after ours: the plan line gives our count.
 for t in $tests; do
-	"$tmp/plain/$t-test" -o "$n" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	# Its checks, numbered after ours; its plan line gives our count.
-	grep -v '^1\.\.' "$tmp/out"
-	last=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$tmp/out")
-	[ -n "$last" ] && n=$last
-	if [ "$rc" -eq 0 ] && [ -n "$last" ]; then
-		ok "$t-test exited 0"
-	else
-		notok "$t-test exited $rc"
-		diag "$tmp/err"
-	fi
+	rc=0
+	"$TRASH/plain/$t-test" -o "$test_count" >"$TRASH/$t.out" \
+	    2>"$TRASH/$t.err" || rc=$?
+	grep -v '^1\.\.' "$TRASH/$t.out"
+	last=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$TRASH/$t.out")
+	[ -n "$last" ] && test_count=$last
+	test_expect_success "$t-test exited 0" "cat '$TRASH/$t.err' && test $rc = 0 && test -n '$last'"
 done
-echo "1..$n"
-exit $fail
+test_done
