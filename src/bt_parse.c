@@ -2,7 +2,8 @@
  * bt_parse.c - every parser of outside input: Binance kline pages, kline
  * CSV files from data.binance.vision, freqtrade JSON, gap records, and the
  * market context's answers (Binance's futures statistics and 24 h ticker,
- * FRED's series/observations).
+ * FRED's series/observations); and bt-backtest's candle files (OHLCV CSV,
+ * JSON lines) and external signals.
  *
  * JSON is read with jansson only.  Every parser refuses the whole input
  * on the first bad row and says where and why, so a caller stores all of
@@ -18,8 +19,10 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bt_parse.h"
 
@@ -868,4 +871,431 @@ bt_fred_error(const char *body, size_t len)
 		abort();
 	json_decref(root);
 	return s;
+}
+
+/* ------------------------------------------- bt-backtest's candle files */
+
+/* A line's reason, "name:line: ...", into err. */
+static void __attribute__((format(printf, 4, 5)))
+line_error(char *err, const char *name, size_t lineno, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	k = snprintf(err, BT_ERRLEN, "%s:%zu: ", name, lineno);
+	if (k < 0 || k >= BT_ERRLEN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + k, BT_ERRLEN - (size_t)k, fmt, ap);
+	va_end(ap);
+}
+
+/* Room in p for row n of sz bytes: *cap doubles, from `first'. */
+static void *
+grow(void *p, size_t n, size_t *cap, size_t sz, size_t first)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : first;
+	if ((p = realloc(p, *cap * sz)) == NULL)
+		abort();
+	return p;
+}
+
+/*
+ * The next line of a NUL-terminated buffer, cut in place and counted in
+ * *lineno; NULL after the last.  The backtest's three line formats share
+ * it: OHLCV CSV, candle JSON lines and signals.
+ */
+static char *
+next_line(char **p, size_t *lineno)
+{
+	char *line = *p, *nl;
+
+	if (line == NULL || *line == '\0')
+		return NULL;
+	(*lineno)++;
+	if ((nl = strchr(line, '\n')) != NULL)
+		*nl++ = '\0';
+	*p = nl;
+	return line;
+}
+
+/* A date column: ISO 8601, or epoch seconds, ms or us by magnitude. */
+static int
+csv_date(const char *s, int64_t *ms)
+{
+	char *end;
+	long long v;
+
+	if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0)
+			return -1;
+		*ms = v < 100000000000LL ? v * 1000 : v < 100000000000000LL ?
+		    v : v / 1000;
+		return 0;
+	}
+	return bt_parse_time(s, ms);
+}
+
+/* A field without the blanks and quotes around it (cut in place). */
+static char *
+trimf(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '"')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '"'))
+		*--e = '\0';
+	return s;
+}
+
+/* The OHLCV CSV header: the columns of open..volume, by name. */
+static const char *ohlcv_names[] = { "open", "high", "low", "close",
+    "volume" };
+
+static int
+ohlcv_header(const char *name, size_t lineno, char **f, int nf, int col[5],
+    char *err)
+{
+	int i, j;
+
+	for (i = 1; i < nf; i++)
+		for (j = 0; j < 5; j++)
+			if (strcasecmp(trimf(f[i]), ohlcv_names[j]) == 0)
+				col[j] = i;
+	for (i = 0; i < 4; i++)
+		if (col[i] < 0) {
+			line_error(err, name, lineno, "no '%s' column in the "
+			    "header", ohlcv_names[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* One OHLCV CSV row into k: the date, then the columns found by name. */
+static int
+ohlcv_row(const char *name, size_t lineno, char **f, const int col[5],
+    struct bt_candle *k, char *err)
+{
+	double *dst[5] = { &k->o, &k->h, &k->l, &k->c, &k->v };
+	const char *v;
+	char why[160];
+	int i;
+
+	memset(k, 0, sizeof(*k));
+	if (csv_date(trimf(f[0]), &k->t) == -1) {
+		line_error(err, name, lineno, "'%s' is not a date", f[0]);
+		return -1;
+	}
+	for (i = 0; i < 5; i++) {
+		if (col[i] < 0)
+			continue;
+		v = trimf(f[col[i]]);
+		if (bt_parse_decimal(v, strlen(v), dst[i]) == -1) {
+			line_error(err, name, lineno, "%s '%s' is not a number",
+			    ohlcv_names[i], v);
+			return -1;
+		}
+	}
+	if (bt_candle_check(k, BT_LOOSE_IV, why, sizeof(why)) == -1) {
+		line_error(err, name, lineno, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * OHLCV CSV with a header whose first column is the date, as pandas
+ * writes it (",Open,High,Low,Close,Volume").  Columns are found by name,
+ * case-insensitively; Volume is optional.  Dates must increase.
+ */
+int
+bt_parse_ohlcv_csv(const char *name, char *buf, struct bt_candle **out,
+    size_t *nout, char *err)
+{
+	struct bt_candle *c = NULL;
+	size_t n = 0, cap = 0, lineno = 0;
+	char *p = buf, *line, *f[64];
+	int nf, hf = 0, col[5] = { -1, -1, -1, -1, -1 };
+
+	*out = NULL;
+	*nout = 0;
+	while ((line = next_line(&p, &lineno)) != NULL) {
+		line[strcspn(line, "\r")] = '\0';
+		if (*line == '\0')
+			continue;
+		if ((nf = csv_fields(line, f, 64)) == -1) {
+			line_error(err, name, lineno, "more than 63 columns");
+			goto fail;
+		}
+		if (hf == 0) {
+			hf = nf;
+			if (ohlcv_header(name, lineno, f, nf, col, err) == -1)
+				goto fail;
+			continue;
+		}
+		if (nf != hf) {
+			line_error(err, name, lineno, "%d fields, the header "
+			    "has %d", nf, hf);
+			goto fail;
+		}
+		c = grow(c, n, &cap, sizeof(*c), 1024);
+		if (ohlcv_row(name, lineno, f, col, &c[n], err) == -1)
+			goto fail;
+		if (n > 0 && c[n].t <= c[n - 1].t) {
+			line_error(err, name, lineno, "date %s %s", f[0],
+			    c[n].t == c[n - 1].t ? "repeats" :
+			    "is out of order");
+			goto fail;
+		}
+		n++;
+	}
+	if (hf == 0) {
+		snprintf(err, BT_ERRLEN, "%s: empty", name);
+		goto fail;
+	}
+	*out = c;
+	*nout = n;
+	return 0;
+fail:
+	free(c);
+	return -1;
+}
+
+/* A line of JSON lines as an object; NULL (err set) when it is none. */
+static json_t *
+line_object(const char *name, size_t lineno, const char *line, size_t flags,
+    char *err)
+{
+	json_error_t je;
+	json_t *o;
+
+	if ((o = json_loads(line, flags, &je)) == NULL)
+		line_error(err, name, lineno, "%s", je.text);
+	return o;
+}
+
+/* A field of a line's object as a number: a JSON number or a decimal. */
+static int
+line_field(json_t *o, const char *a, const char *b, double *v)
+{
+	json_t *e = json_object_get(o, a);
+
+	if (e == NULL && b != NULL)
+		e = json_object_get(o, b);
+	return jvalue(e, v) == 0 ? 0 : -1;
+}
+
+/* A line's time: integer ms (not negative), or an ISO 8601 string. */
+static int
+line_time(json_t *e, int64_t *ms)
+{
+	if (json_is_integer(e)) {
+		*ms = json_integer_value(e);
+		return *ms >= 0 ? 0 : -1;
+	}
+	if (json_is_string(e))
+		return bt_parse_time(json_string_value(e), ms);
+	return -1;
+}
+
+/* One candle line's object into k and its symbol (defsym when none). */
+static int
+candle_line(json_t *o, const char *defsym, struct bt_line_candle *k,
+    const char *name, size_t lineno, char *err)
+{
+	json_t *e;
+	char why[160];
+
+	memset(k, 0, sizeof(*k));
+	snprintf(k->symbol, sizeof(k->symbol), "%s", defsym);
+	if ((e = json_object_get(o, "symbol")) != NULL) {
+		if (!json_is_string(e) || !bt_symbol_ok(json_string_value(e))) {
+			line_error(err, name, lineno, "symbol is not a symbol "
+			    "(^[A-Z0-9]{2,20}$)");
+			return -1;
+		}
+		snprintf(k->symbol, sizeof(k->symbol), "%s",
+		    json_string_value(e));
+	}
+	if ((e = json_object_get(o, "timestamp")) == NULL)
+		e = json_object_get(o, "t");
+	if (line_time(e, &k->c.t) == -1 ||
+	    line_field(o, "open", "o", &k->c.o) == -1 ||
+	    line_field(o, "high", "h", &k->c.h) == -1 ||
+	    line_field(o, "low", "l", &k->c.l) == -1 ||
+	    line_field(o, "close", "c", &k->c.c) == -1) {
+		line_error(err, name, lineno, "needs timestamp, open, high, "
+		    "low and close as numbers");
+		return -1;
+	}
+	if (line_field(o, "volume", "v", &k->c.v) == -1)
+		k->c.v = 0;
+	if (bt_candle_check(&k->c, BT_LOOSE_IV, why, sizeof(why)) == -1) {
+		line_error(err, name, lineno, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * JSON lines of candles: {"symbol":..,"timestamp":..,"open":..,"high":..,
+ * "low":..,"close":..,"volume":..} (the seed's column names; t, o, h, l,
+ * c, v also do).  symbol is optional (defsym); lines for several symbols
+ * mix.  Candles come back in the order of the lines.
+ */
+int
+bt_parse_candle_lines(const char *name, char *buf, const char *defsym,
+    struct bt_line_candle **out, size_t *nout, char *err)
+{
+	struct bt_line_candle *c = NULL;
+	size_t n = 0, cap = 0, lineno = 0;
+	char *p = buf, *line;
+	json_t *o;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	while ((line = next_line(&p, &lineno)) != NULL) {
+		if (line[strspn(line, " \t\r")] == '\0')
+			continue;
+		if ((o = line_object(name, lineno, line,
+		    JSON_REJECT_DUPLICATES, err)) == NULL)
+			goto fail;
+		c = grow(c, n, &cap, sizeof(*c), 1024);
+		if (!json_is_object(o)) {
+			line_error(err, name, lineno, "not a JSON object");
+			rc = -1;
+		} else
+			rc = candle_line(o, defsym, &c[n], name, lineno, err);
+		json_decref(o);
+		if (rc == -1)
+			goto fail;
+		n++;
+	}
+	*out = c;
+	*nout = n;
+	return 0;
+fail:
+	free(c);
+	return -1;
+}
+
+/* ------------------------------------------------------------- signals */
+
+static int
+cmp_signal(const void *a, const void *b)
+{
+	const struct bt_signal *x = a, *y = b;
+	int c = strcmp(x->symbol, y->symbol);
+
+	if (c != 0)
+		return c;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* One signal line's fields into g, checked against the rules. */
+static int
+signal_line(json_t *sy, json_t *tm, json_t *po,
+    const struct bt_signal_rules *rl, struct bt_signal *g, const char *name,
+    char *err)
+{
+	char ts[32], ts2[32], ts3[32];
+
+	if (!json_is_string(sy) || !bt_symbol_ok(json_string_value(sy))) {
+		line_error(err, name, g->line, "symbol is missing or not a "
+		    "symbol");
+		return -1;
+	}
+	snprintf(g->symbol, sizeof(g->symbol), "%s", json_string_value(sy));
+	if (line_time(tm, &g->t) == -1) {
+		line_error(err, name, g->line, "timestamp is missing or not a "
+		    "time (ms since the epoch, or ISO 8601)");
+		return -1;
+	}
+	if (!json_is_number(po) || !(fabs(json_number_value(po)) <= 1)) {
+		line_error(err, name, g->line, "position is missing or outside "
+		    "-1..1");
+		return -1;
+	}
+	g->pos = json_number_value(po);
+	if (g->pos < 0 && !rl->shorts) {
+		line_error(err, name, g->line, "position %g is short; allow "
+		    "shorts with --short", g->pos);
+		return -1;
+	}
+	/* Look-ahead: the bar opened at t closes at t + iv - 1. */
+	if (rl->iv > 0 && g->t + rl->iv - 1 >= rl->now) {
+		line_error(err, name, g->line, "look-ahead: the %s bar opened "
+		    "at %s closes at %s, after now (%s); a signal may only use "
+		    "closed bars", rl->tf, bt_fmt_time(g->t, ts),
+		    bt_fmt_time(g->t + rl->iv - 1, ts2),
+		    bt_fmt_time(rl->now, ts3));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * External signals, JSON lines (contracts.md): {"symbol":..,"timestamp":
+ * <open time of the bar whose close produced it>,"position":-1..1}.
+ * Lines with none of the three fields are ignored, so whole outputs can
+ * be piped; a line with some of them must be a valid signal.  They come
+ * back sorted by symbol, time and line; two for one bar are refused.
+ */
+int
+bt_parse_signals(const char *name, char *buf,
+    const struct bt_signal_rules *rl, struct bt_signal **out, size_t *nout,
+    char *err)
+{
+	struct bt_signal *g = NULL;
+	size_t n = 0, cap = 0, lineno = 0, i;
+	char *p = buf, *line;
+	json_t *o, *sy, *tm, *po;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	while ((line = next_line(&p, &lineno)) != NULL) {
+		if (line[strspn(line, " \t\r")] == '\0')
+			continue;
+		if ((o = line_object(name, lineno, line, 0, err)) == NULL)
+			goto fail;
+		sy = json_object_get(o, "symbol");
+		tm = json_object_get(o, "timestamp");
+		po = json_object_get(o, "position");
+		if (sy == NULL && tm == NULL && po == NULL) {
+			json_decref(o);
+			continue;
+		}
+		g = grow(g, n, &cap, sizeof(*g), 256);
+		g[n].line = lineno;
+		rc = signal_line(sy, tm, po, rl, &g[n], name, err);
+		json_decref(o);
+		if (rc == -1)
+			goto fail;
+		n++;
+	}
+	if (n > 1)	/* none: g is NULL, which qsort may not get */
+		qsort(g, n, sizeof(*g), cmp_signal);
+	for (i = 1; i < n; i++)
+		if (strcmp(g[i].symbol, g[i - 1].symbol) == 0 &&
+		    g[i].t == g[i - 1].t) {
+			line_error(err, name, g[i].line, "repeats the %s "
+			    "signal of line %zu", g[i].symbol, g[i - 1].line);
+			goto fail;
+		}
+	*out = g;
+	*nout = n;
+	return 0;
+fail:
+	free(g);
+	return -1;
 }

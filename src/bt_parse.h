@@ -2,6 +2,7 @@
  * bt_parse.h - bt_parse.c owns every parser of outside input: kline
  * pages, CSV and freqtrade files, gap records, the market context's
  * answers.  Each refuses the whole input on its first bad row.
+ * Also bt-backtest's: OHLCV CSV, candle JSON lines, signals.
  */
 #ifndef BT_PARSE_H
 #define BT_PARSE_H
@@ -89,5 +90,41 @@ int	 bt_parse_fred(const char *body, size_t len, struct bt_fred_obs **out,
 	    size_t *n, int64_t *count, char *err);
 /* FRED's error body {"error_code":400,"error_message":"..."}, or NULL. */
 char	*bt_fred_error(const char *body, size_t len);
+
+
+/*
+ * bt-backtest's input files.  Each parses a NUL-terminated buffer that it
+ * cuts into lines in place, and returns 0, or -1 with err naming the file
+ * and line.  Their candles are checked with an interval that any close
+ * time is within (the interval is known only when all are read).
+ */
+#define BT_LOOSE_IV	(INT64_MAX / 4)
+/* OHLCV CSV as pandas writes it: a header, the date first. */
+int	 bt_parse_ohlcv_csv(const char *name, char *buf,
+	    struct bt_candle **out, size_t *n, char *err);
+/* Candle JSON lines, each with its symbol (defsym where it names none). */
+struct bt_line_candle {
+	char		 symbol[24];
+	struct bt_candle c;
+};
+int	 bt_parse_candle_lines(const char *name, char *buf,
+	    const char *defsym, struct bt_line_candle **out, size_t *n,
+	    char *err);
+/* External signals (contracts.md), sorted by symbol, time and line. */
+struct bt_signal {
+	char	 symbol[24];
+	int64_t	 t;		/* open time of the bar whose close made it */
+	double	 pos;		/* target fraction of equity, -1..1 */
+	size_t	 line;		/* in the file, for messages */
+};
+/* What a signal must respect; iv > 0: only bars of tf closed by now. */
+struct bt_signal_rules {
+	bool		 shorts;
+	const char	*tf;
+	int64_t		 iv, now;
+};
+int	 bt_parse_signals(const char *name, char *buf,
+	    const struct bt_signal_rules *rl, struct bt_signal **out,
+	    size_t *n, char *err);
 
 #endif /* BT_PARSE_H */

@@ -1,0 +1,105 @@
+/*
+ * bt_input.h - bt_input.c owns what a backtest reads: a symbol's candles
+ * from the store or from files, cut to the window with its warm-up
+ * (struct series), the symbols to test, and the signals file.  The
+ * backtest engine's other modules read a struct series and nothing else
+ * of the input.
+ */
+#ifndef BT_INPUT_H
+#define BT_INPUT_H
+
+#include <stdlib.h>
+
+#include "bt_parse.h"
+#include "bt_store.h"
+
+/*
+ * A symbol's candles, in the arrays the engine reads: the window is
+ * [w0, n), before it the warm-up.
+ */
+struct series {
+	char		 symbol[24];
+	int64_t		 iv;		/* bar interval, ms */
+	size_t		 n, w0;
+	int64_t		*t;		/* open times */
+	int64_t		 tclose;	/* close time of the last bar */
+	double		*o, *h, *l, *c;
+	bool		 borrowed;	/* the arrays are the input's */
+};
+
+struct src;			/* candles read from files, by symbol */
+
+struct input {
+	/* The window (bt-backtest(1), THE WINDOW). */
+	char		 tf[8];			/* "" or "auto": the files' */
+	long		 last, warmup;		/* warmup -1: all history */
+	int64_t		 from, to;		/* -1: not given */
+	bool		 compat;		/* backtesting.py: no warm-up */
+	/* The store, or the files' candles by symbol. */
+	char		*dbpath;
+	sqlite3		*db;
+	struct bt_series ohlc;			/* reused from pair to pair */
+	struct src	*srcs;
+	size_t		 nsrc;
+	int64_t		 iv;			/* the files' bar interval */
+	/* The symbols to test, in order. */
+	char		**syms;
+	int		 nsyms;
+};
+
+/* An input with no window given: the whole history, every bar. */
+void	 bt_input_init(struct input *in);
+/*
+ * Reads candle files ("-": stdin): OHLCV CSV, Binance kline CSV,
+ * freqtrade JSON, JSON lines; `symbol' (or NULL) names their symbol.
+ * Sets tf from the files when it is "".  0 or an exit code, err saying
+ * why.
+ */
+int	 bt_input_files(struct input *in, char **files, int n,
+	    const char *symbol, char *err);
+/* Opens the store read-only.  0 or an exit code. */
+int	 bt_input_store(struct input *in, char *err);
+/*
+ * The signals file ("-": stdin) into *sigs, sorted (bt_parse_signals()):
+ * signals for bars that have not closed are refused when candles come
+ * from the store.  0 or an exit code.
+ */
+int	 bt_input_signals(const struct input *in, const char *path,
+	    bool shorts, struct bt_signal **sigs, size_t *n, char *err);
+/* The symbols: the files', else the signals', else BT_SYMBOLS. */
+void	 bt_input_symbols(struct input *in, bool from_signals,
+	    const struct bt_signal *sigs, size_t nsig);
+/*
+ * Symbol k's series in s (which it empties first).  0; 1 when the
+ * symbol is absent or too short, err saying why; or an exit code.
+ */
+int	 bt_input_series(struct input *in, size_t k, struct series *s,
+	    char *err);
+void	 bt_series_clear(struct series *s);
+void	 bt_input_free(struct input *in);
+
+/* A Binance interval name for a bar length ("1h"), else "3600s". */
+const char *bt_tf_name(int64_t iv);
+
+/* Allocation that cannot fail (the engine's modules all use them). */
+static inline void *
+bt_xcalloc(size_t n, size_t sz)
+{
+	void *p;
+
+	if ((p = calloc(n ? n : 1, sz)) == NULL)
+		abort();
+	return p;
+}
+
+static inline void *
+bt_xrealloc(void *p, size_t n, size_t sz)
+{
+	if (n != 0 && sz > SIZE_MAX / n)
+		abort();
+	if ((p = realloc(p, (n * sz) != 0 ? n * sz : 1)) == NULL)
+		abort();
+	return p;
+}
+
+#endif /* BT_INPUT_H */

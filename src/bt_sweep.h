@@ -1,0 +1,78 @@
+/*
+ * bt_sweep.h - bt_sweep.c owns the work of a backtest (struct run): the
+ * grid of parameter combinations (--grid) and this shard's share of the
+ * (symbol, combination) items (--shard); a single run of one symbol, kept
+ * whole for the portfolio and the results file; a sweep's combinations
+ * on one symbol, a line each; and the portfolio.
+ */
+#ifndef BT_SWEEP_H
+#define BT_SWEEP_H
+
+#include "bt_report.h"
+
+/* A symbol's outcome, kept for the portfolio and the results file. */
+struct symres {
+	char		 symbol[24];
+	json_t		*metrics;
+	int64_t		*t;
+	double		*e;		/* equity at the times t */
+	size_t		 n;
+	double		 bh, expo;
+	bool		 has_sig, passed;
+	int64_t		 sig_t;
+	double		 sig_pos;
+	json_t		*reasons;
+};
+
+/* One backtest: what to run, on what, and what came of it so far. */
+struct run {
+	struct strategy	 st;
+	struct exec	 ex;
+	struct input	 in;
+	/* A sweep: grid[g] varies parameter gpar[g] over gv[g][0..gn[g]). */
+	int		 ngrid, gpar[BT_MAXPAR];
+	size_t		 gn[BT_MAXPAR];
+	double		*gv[BT_MAXPAR];
+	double		*combos;		/* ncombo x BT_MAXPAR */
+	size_t		 ncombo;
+	long		 shard_k, shard_n;
+	bool		 sweep;			/* combo lines, no portfolio */
+	bool		 quiet;
+	/* Outputs. */
+	FILE		*trades_fp, *equity_fp;
+	struct symres	*res;
+	size_t		 nres;
+	struct tacc	 ptr;			/* the portfolio's trades */
+	/* Totals. */
+	uint64_t	 bar_steps;
+	double		 sim_secs;
+	size_t		 done, skipped, unfilled;
+	int64_t		 data_from, data_to;	/* -1: none yet */
+};
+
+void	 bt_run_init(struct run *r);
+void	 bt_run_free(struct run *r);
+
+/* One axis of the grid: key=from..to[/step] or key=a,b,c.  0 or -1. */
+int	 bt_grid_add(struct run *r, const char *spec, char *err);
+/* Every combination worth running, the last --grid varying fastest. */
+void	 bt_grid_combos(struct run *r);
+/* Symbol si's combinations [*c0, *c1) in this shard; false: none. */
+bool	 bt_sweep_share(const struct run *r, size_t si, size_t *c0,
+	    size_t *c1);
+
+/*
+ * One symbol, the run's parameters: its `symbol' line, the --trades and
+ * --equity rows, its outcome kept.  0 or an exit code (err says why).
+ */
+int	 bt_run_symbol(struct run *r, const struct series *s, char *err);
+/* One symbol, combinations [c0, c1): a `combo' line each. */
+int	 bt_run_combos(struct run *r, const struct series *s, size_t c0,
+	    size_t c1, char *err);
+/*
+ * The portfolio of the kept outcomes: its line and --equity rows; its
+ * metrics (the caller's), or NULL when no symbol was run.
+ */
+json_t	*bt_portfolio(struct run *r);
+
+#endif /* BT_SWEEP_H */
