@@ -278,6 +278,75 @@ check_store(struct bt_check *x, struct bt_scan *sc, json_t *sum)
 	x->exit = bt_exit_worse(x->exit, rc);
 }
 
+/* Is the job due (--if-due)?  Not due, or failed: false, and *rc. */
+static bool
+due_now(struct bt_check *x, const struct opts *o, int *rc)
+{
+	char err[BT_ERRLEN];
+	int64_t slot;
+	bool due;
+
+	if ((*rc = bt_due(x->st, "bt-validate", o->job, 1, bt_conf(x->full ?
+	    "BT_VALIDATE_FULL_SLOT" : "BT_VALIDATE_SLOT"), &due, &slot,
+	    err)) != 0) {
+		bt_warnx("%s", err);
+		return false;
+	}
+	if (!due)
+		bt_not_due(*o->job ? o->job : "daily", slot);
+	return due;
+}
+
+/*
+ * This run's runs row, and the seed's staleness log: without the log the
+ * checks run, and the run exits 73.  0, or the exit code (said).
+ */
+static int
+run_begin(struct bt_check *x, const char *job, int64_t *run)
+{
+	char err[BT_ERRLEN];
+	int rc;
+
+	if ((*run = bt_run_begin(x->st, job, err)) < 0) {
+		bt_warnx("%s", err);
+		return (int)-*run;
+	}
+	if ((rc = bt_check_stalelog(x, err)) != 0) {
+		bt_warnx("%s", err);
+		x->exit = rc;
+	}
+	return 0;
+}
+
+/*
+ * Opens the store read-only and checks it.  A store that will not open
+ * is a finding (contracts.md); a busy one is 75, with no summary.
+ */
+static int
+validate(struct bt_check *x, struct bt_scan *sc, json_t *sum)
+{
+	char err[BT_ERRLEN], *path = bt_store_path();
+	int rc;
+
+	rc = bt_open_store(path, BT_DB_RO, &x->db, err);
+	free(path);
+	if (rc == BT_EX_TEMPFAIL) {
+		bt_warnx("%s", err);
+		return rc;
+	}
+	if (rc != 0) {
+		bt_check_finding(x, "integrity", "CRITICAL", "integrity", NULL,
+		    NULL, json_pack("{s:s}", "error", err),
+		    "the store will not open: %s", err);
+		if (x->gaps) {
+			bt_warnx("%s", err);
+			x->exit = BT_EX_FOUND;
+		}
+	} else
+		check_store(x, sc, sum);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -285,10 +354,9 @@ main(int argc, char *argv[])
 	struct bt_accepted acc = { 0 };
 	struct bt_scan *sc = NULL;
 	struct opts o = { 0 };
-	char err[BT_ERRLEN], *path = NULL;
-	int rc, orc;
-	bool due;
-	int64_t slot, run = -1;
+	char err[BT_ERRLEN];
+	int rc;
+	int64_t run = -1;
 	double t0 = bt_mono();
 	json_t *sum = NULL;
 
@@ -324,56 +392,20 @@ main(int argc, char *argv[])
 		bt_warnx("%s", err);
 		goto out;
 	}
-	if (o.if_due) {
-		if ((rc = bt_due(x.st, "bt-validate", o.job, 1, bt_conf(x.full ?
-		    "BT_VALIDATE_FULL_SLOT" : "BT_VALIDATE_SLOT"), &due, &slot,
-		    err)) != 0) {
-			bt_warnx("%s", err);
-			goto out;
-		}
-		if (!due) {
-			bt_not_due(*o.job ? o.job : "daily", slot);
-			goto out;
-		}
-	}
-	if (!x.dry && !x.gaps) {
-		if ((run = bt_run_begin(x.st, o.job, err)) < 0) {
-			rc = (int)-run;
-			bt_warnx("%s", err);
-			goto out;
-		}
-		/* Without it the checks run; the seed's log is lost. */
-		if ((rc = bt_check_stalelog(&x, err)) != 0) {
-			bt_warnx("%s", err);
-			x.exit = rc;
-		}
-	}
+	if (o.if_due && !due_now(&x, &o, &rc))
+		goto out;
+	if (!x.dry && !x.gaps && (rc = run_begin(&x, o.job, &run)) != 0)
+		goto out;
+
 	sum = summary_begin(&x);
 	sc = bt_scan_new(&x, &acc);
-
-	path = bt_store_path();
-	orc = bt_open_store(path, BT_DB_RO, &x.db, err);
-	if (orc == BT_EX_TEMPFAIL) {
-		bt_warnx("%s", err);
-		rc = BT_EX_TEMPFAIL;
+	if ((rc = validate(&x, sc, sum)) != 0) {
 		json_decref(sum);
 		sum = NULL;
-		goto done;
+	} else {
+		rc = x.exit;
+		summary_end(&x, sum, rc, t0, o.quiet);
 	}
-	if (orc != 0) {
-		/* contracts.md: a store that will not open is a finding. */
-		bt_check_finding(&x, "integrity", "CRITICAL", "integrity", NULL,
-		    NULL, json_pack("{s:s}", "error", err),
-		    "the store will not open: %s", err);
-		if (x.gaps) {
-			bt_warnx("%s", err);
-			x.exit = BT_EX_FOUND;
-		}
-	} else
-		check_store(&x, sc, sum);
-	rc = x.exit;
-	summary_end(&x, sum, rc, t0, o.quiet);
-done:
 	if (run > 0)
 		rc = run_end(&x, run, rc, sum);
 	json_decref(sum);
@@ -387,6 +419,5 @@ out:
 	bt_list_free(x.tfs, x.ntfs);
 	bt_close(x.db);
 	bt_close(x.st);
-	free(path);
 	return bt_finish(rc);
 }

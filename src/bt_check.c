@@ -128,6 +128,23 @@ bt_check_count(struct bt_check *x, const char *sev)
 		x->nwarn++;
 }
 
+void
+bt_check_fail(struct bt_check *x, int code, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		abort();
+	bt_warnx("%s", msg);
+	free(msg);
+	x->exit = bt_exit_worse(x->exit, code);
+}
+
 /* Busy: try later (75); damage or I/O: a finding; else a bug (70). */
 void
 bt_check_read_error(struct bt_check *x, int rc, const char *what)
@@ -135,8 +152,8 @@ bt_check_read_error(struct bt_check *x, int rc, const char *what)
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		bt_warnx("%s: %s", what, sqlite3_errstr(rc));
-		x->exit = bt_exit_worse(x->exit, BT_EX_TEMPFAIL);
+		bt_check_fail(x, BT_EX_TEMPFAIL, "%s: %s", what,
+		    sqlite3_errstr(rc));
 		return;
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
@@ -148,8 +165,8 @@ bt_check_read_error(struct bt_check *x, int rc, const char *what)
 		    "%s: %s", what, bt_db_errmsg(x->db));
 		return;
 	default:
-		bt_warnx("%s: %s", what, bt_db_errmsg(x->db));
-		x->exit = bt_exit_worse(x->exit, BT_EX_SOFTWARE);
+		bt_check_fail(x, BT_EX_SOFTWARE, "%s: %s", what,
+		    bt_db_errmsg(x->db));
 	}
 }
 
@@ -255,10 +272,8 @@ bt_check_staleness(struct bt_check *x, json_t *sum)
 			    "integrity", NULL, NULL, json_pack("{s:s}",
 			    "error", err), "reading the newest candles: %s",
 			    err);
-		else {
-			bt_warnx("coverage: %s", err);
-			x->exit = bt_exit_worse(x->exit, rc);
-		}
+		else
+			bt_check_fail(x, rc, "coverage: %s", err);
 		bt_cov_free(&cov);
 		return;
 	}

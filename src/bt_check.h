@@ -18,16 +18,17 @@
  * the checks fill the rest.
  */
 struct bt_check {
-	bool		 dry, verbose, full, gaps;	/* -n -v --full --gaps */
-	const char	*integrity;		/* NULL, "quick" or "full" */
-	sqlite3		*db, *st;		/* the store (read-only), state */
-	char		**tfs;			/* the checked timeframes */
+	bool		 dry, verbose;	/* -n -v */
+	bool		 full, gaps;	/* --full --gaps */
+	const char	*integrity;	/* NULL, "quick" or "full" */
+	sqlite3		*db, *st;	/* the store (read-only), state */
+	char		**tfs;		/* the checked timeframes */
 	int		 ntfs;
-	FILE		*stalelog;		/* logs/staleness_check.log */
+	FILE		*stalelog;	/* logs/staleness_check.log */
 	int		 nwarn, ncrit, naccepted;
 	int64_t		 candles, ranges, pairs;
 	int		 exit;
-	bool		 hit;			/* a finding since cleared */
+	bool		 hit;		/* a finding since cleared */
 };
 
 /*
@@ -39,6 +40,12 @@ void	 bt_check_finding(struct bt_check *x, const char *check,
 	    const char *sev, const char *kind, const char *sym, const char *tf,
 	    json_t *extra, const char *fmt, ...)
 	    __attribute__((format(printf, 8, 9)));
+/*
+ * A check that cannot run: says why on stderr, and the run's exit code
+ * becomes at least `code'; the other checks go on.
+ */
+void	 bt_check_fail(struct bt_check *x, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* Counts a finding that is not reported (one over a budget). */
 void	 bt_check_count(struct bt_check *x, const char *sev);
 /* An SQLite error while reading the store: a finding or an exit code. */

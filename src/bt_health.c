@@ -671,27 +671,6 @@ bt_health_jobs(struct bt_watch *x)
 
 /* ----------------------------------------------------------- alert path */
 
-/* Appends one problem of the alert path to b, "; " between. */
-static void
-alert_problem(struct bt_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-alert_problem(struct bt_buf *b, const char *fmt, ...)
-{
-	char *msg;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n == -1)
-		abort();
-	bt_buf_printf(b, "%s%s", b->len ? "; " : "", msg);
-	free(msg);
-}
-
 /* An unsent CRITICAL older than BT_ALERT_MAX_DELAY. */
 static void
 unsent_critical(struct bt_watch *x, struct bt_buf *b, int64_t now,
@@ -709,10 +688,10 @@ unsent_critical(struct bt_watch *x, struct bt_buf *b, int64_t now,
 		sqlite3_reset(q);
 	}
 	if (oldest >= 0 && now - oldest > maxd)
-		alert_problem(b, "the oldest unsent CRITICAL is %lld min old "
-		    "(raised %s; limit %g min, BT_ALERT_MAX_DELAY)",
-		    (long long)(now - oldest) / 60000, bt_fmt_time(oldest, t),
-		    (double)maxd / 60000);
+		bt_buf_printf(b, "%sthe oldest unsent CRITICAL is %lld min old "
+		    "(raised %s; limit %g min, BT_ALERT_MAX_DELAY)", b->len ?
+		    "; " : "", (long long)(now - oldest) / 60000,
+		    bt_fmt_time(oldest, t), (double)maxd / 60000);
 }
 
 /* bt-digest's last runs: failing BT_DIGEST_MAX_FAILURES in a row, or none. */
@@ -754,13 +733,14 @@ digest_failing(struct bt_watch *x, struct bt_buf *b, int64_t now,
 		sqlite3_reset(q);
 	}
 	if (fails >= maxf)
-		alert_problem(b, "bt-digest failed its last %d runs (exit %d%s"
-		    "%s)", fails, lastexit, why ? ": " : "", why ? why : "");
+		bt_buf_printf(b, "%sbt-digest failed its last %d runs (exit "
+		    "%d%s%s)", b->len ? "; " : "", fails, lastexit,
+		    why ? ": " : "", why ? why : "");
 	if (now - (lastrun >= 0 ? lastrun : since) > maxd && now - since > maxd)
-		alert_problem(b, "bt-digest has not run since %s: is its "
+		bt_buf_printf(b, "%sbt-digest has not run since %s: is its "
 		    "crontab line installed, and can it write BT_HOME?",
-		    lastrun >= 0 ? bt_fmt_time(lastrun, t) : "the watchdog "
-		    "started");
+		    b->len ? "; " : "", lastrun >= 0 ? bt_fmt_time(lastrun, t) :
+		    "the watchdog started");
 	free(why);
 }
 
@@ -777,10 +757,10 @@ refused_chats(struct bt_watch *x, struct bt_buf *b, int64_t now)
 		return;
 	sqlite3_bind_int64(q, 1, now - 86400000);
 	while (sqlite3_step(q) == SQLITE_ROW)
-		alert_problem(b, "Telegram refuses chat %s (%s, since %s): "
+		bt_buf_printf(b, "%sTelegram refuses chat %s (%s, since %s): "
 		    "check the chat id in bt.conf and that the bot is a member "
-		    "of the chat", sqlite3_column_text(q, 0),
-		    sqlite3_column_text(q, 1),
+		    "of the chat", b->len ? "; " : "",
+		    sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
 		    bt_fmt_time(sqlite3_column_int64(q, 2), t));
 	sqlite3_reset(q);
 }

@@ -424,8 +424,7 @@ neighbour(struct bt_scan *sc, int64_t lo, int64_t hi, int dir)
 	    "SELECT slot FROM candles WHERE pair=?1 AND slot>?2 "
 	    "ORDER BY slot LIMIT 1", err);
 	if (s == NULL) {
-		bt_warnx("%s", err);
-		x->exit = bt_exit_worse(x->exit, BT_EX_SOFTWARE);
+		bt_check_fail(x, BT_EX_SOFTWARE, "%s", err);
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, sc->p.id);
@@ -458,8 +457,7 @@ scan(struct bt_scan *sc, int64_t lo, int64_t hi, bool neighbours)
 	    "FROM candles WHERE pair=?1 AND slot BETWEEN ?2 AND ?3 "
 	    "ORDER BY slot, xo", err);
 	if (s == NULL) {
-		bt_warnx("%s", err);
-		x->exit = bt_exit_worse(x->exit, BT_EX_SOFTWARE);
+		bt_check_fail(x, BT_EX_SOFTWARE, "%s", err);
 		return;
 	}
 	sqlite3_bind_int64(s, 1, sc->p.id);
@@ -505,9 +503,8 @@ pair_begin(struct bt_scan *sc, const char *sym, const char *tf)
 			    err), "%s", err);
 			return false;
 		}
-		bt_warnx("%s", err);
-		x->exit = bt_exit_worse(x->exit, rc == BT_EX_USAGE ?
-		    BT_EX_DATAERR : rc);
+		bt_check_fail(x, rc == BT_EX_USAGE ? BT_EX_DATAERR : rc, "%s",
+		    err);
 		return false;
 	}
 	x->pairs++;
@@ -666,8 +663,7 @@ bt_scan_full(struct bt_scan *sc)
 
 	if ((s = bt_stmt(x->db, "SELECT symbol, tf FROM pairs "
 	    "ORDER BY symbol, tf", err)) == NULL) {
-		bt_warnx("%s", err);
-		x->exit = bt_exit_worse(x->exit, BT_EX_SOFTWARE);
+		bt_check_fail(x, BT_EX_SOFTWARE, "%s", err);
 		return;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -718,16 +714,14 @@ bt_scan_clear(struct bt_scan *sc)
 	if (x->dry || x->st == NULL || n == 0)
 		return;
 	if ((rc = bt_begin(x->st, err)) != 0) {
-		bt_warnx("state: %s", err);
-		x->exit = bt_exit_worse(x->exit, rc);
+		bt_check_fail(x, rc, "state: %s", err);
 		return;
 	}
 	/* Only the very row read: bt-fetch may have widened it since. */
 	if ((s = bt_stmt(x->st, "DELETE FROM dirty WHERE symbol=?1 AND tf=?2 "
 	    "AND from_ms=?3 AND to_ms=?4", err)) == NULL) {
 		bt_rollback(x->st);
-		bt_warnx("state: %s", err);
-		x->exit = bt_exit_worse(x->exit, BT_EX_SOFTWARE);
+		bt_check_fail(x, BT_EX_SOFTWARE, "state: %s", err);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -740,14 +734,12 @@ bt_scan_clear(struct bt_scan *sc)
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE) {
-			bt_warnx("state: dirty: %s", bt_db_errmsg(x->st));
+			bt_check_fail(x, bt_sqlite_ex(rc), "state: dirty: %s",
+			    bt_db_errmsg(x->st));
 			bt_rollback(x->st);
-			x->exit = bt_exit_worse(x->exit, bt_sqlite_ex(rc));
 			return;
 		}
 	}
-	if ((rc = bt_commit(x->st, err)) != 0) {
-		bt_warnx("state: %s", err);
-		x->exit = bt_exit_worse(x->exit, rc);
-	}
+	if ((rc = bt_commit(x->st, err)) != 0)
+		bt_check_fail(x, rc, "state: %s", err);
 }
