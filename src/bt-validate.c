@@ -20,6 +20,10 @@
  *
  * The checks are bt_check.c's (findings, schema, staleness, integrity)
  * and bt_scan.c's (gaps and sanity); accepted ranges are bt_accept.c's.
+ * From an option to its code: the routine run, bt_scan_routine(); --full,
+ * bt_scan_full(); --integrity, bt_check_integrity_start(); --gaps, the
+ * gap records of bt_scan.c; --tf, the run's timeframes (struct
+ * bt_check); --accept, bt_accept(); --if-due, due_now() here.
  */
 #include <errno.h>
 #include <getopt.h>
