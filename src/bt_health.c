@@ -388,20 +388,11 @@ refetch(struct bt_watch *x, const struct bt_cov *cov, json_t *stale,
 	    now - lastrun >= every)) {
 		ok = bt_watch_spawn(x, bt_conf("BT_REFETCH_CMD"), err) == 0;
 		attempts++;
-		/*
-		 * XXX When the command cannot be started the format is "%s"
-		 * and its argument cov->current, an int: undefined behaviour
-		 * (a crash).  Kept as it was by the layout change, which
-		 * changes structure only; it wants a fix and a test of its own.
-		 */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat"
-		bt_watch_action(x, "WARNING", "refetch", "store", ok, ok ?
-		    "data stale (%d of %d pairs current): re-running the "
-		    "update, attempt %lld of %lld: %s" : "%s", cov->current,
-		    cov->counted, (long long)attempts, (long long)maxf, ok ?
-		    bt_conf("BT_REFETCH_CMD") : err);
-#pragma GCC diagnostic pop
+		bt_watch_action(x, "WARNING", "refetch", "store", ok,
+		    "data stale (%d of %d pairs current): %s the update, "
+		    "attempt %lld of %lld: %s", cov->current, cov->counted,
+		    ok ? "re-running" : "could not re-run", (long long)attempts,
+		    (long long)maxf, ok ? bt_conf("BT_REFETCH_CMD") : err);
 		bt_watch_kv_put_int(x, "watchdog.refetch.attempts", attempts);
 		bt_watch_kv_put_int(x, "watchdog.refetch.last", now);
 	}

@@ -108,6 +108,23 @@ test_expect_success 'integrity failure: CRITICAL at once; the restore waits for 
 	test "$(jq -r "select(.action==\"restore\") | .action" $BT_HOME/logs/recovery.log)" = restore
 '
 
+# A fork that fails: nobody with one process allowed (RLIMIT_NPROC, which
+# root ignores) cannot start the re-fetch.  The action is recorded as
+# failed with the reason, the freshness check still says stale.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && command -v prlimit >/dev/null; then
+	test_expect_success 'a re-fetch that cannot start is a failed action that says why' '
+		chmod 755 $TRASH && chown -R nobody:nogroup $BT_HOME &&
+		BT_NOW=2022-11-01T02:30:00Z BT_REFETCH_MAX_FAILURES=9 BT_AUTO_REFETCH=1 \
+		    BT_REFETCH_CMD=true test_expect_code 1 \
+		    prlimit --nproc=1:1 setpriv --reuid=nobody --regid=nogroup \
+		    --clear-groups bt-watchdog >out 2>err &&
+		json_has out "select(.check==\"freshness\") | .state==\"stale\" and .attempts>=1" &&
+		json_has out "select(.action==\"refetch\") | .ok==false and (.message|test(\"^data stale \\\\(0 of 2 pairs current\\\\): could not re-run the update, attempt [0-9] of 9: fork: Resource temporarily unavailable$\"))" &&
+		test "$(jq -r "select(.action==\"refetch\") | .ok" $BT_HOME/logs/recovery.log | tail -1)" = false &&
+		chown -R root:root $BT_HOME
+	'
+fi
+
 export BT_AUTO_REFETCH=0
 
 test_expect_success 'the scheduler heartbeat is touched every run' '
