@@ -492,14 +492,14 @@ bt_health_disk(struct bt_watch *x)
 		return;
 	if (worst < min)
 		bt_watch_check(x, "disk", false, "CRITICAL", worst < 1 ?
-		    "full" : "low", json_pack("{s:s, s:f}", "path", where,
+		    "full" : "low", json_pack("{s:o, s:f}", "path", bt_jstr(where),
 		    "free_mb", round(worst * 10) / 10), "%s%s has %.1f MB free "
 		    "(limit %g MB, BT_DISK_MIN_FREE_MB): writes fail with \"no "
 		    "space left on device\"; free space there", worst < 1 ?
 		    "no space left on device: " : "", where, worst, min);
 	else
-		bt_watch_check(x, "disk", true, NULL, "ok", json_pack("{s:s, "
-		    "s:f}", "path", where, "free_mb", round(worst * 10) / 10),
+		bt_watch_check(x, "disk", true, NULL, "ok", json_pack("{s:o, "
+		    "s:f}", "path", bt_jstr(where), "free_mb", round(worst * 10) / 10),
 		    "%s has %.0f MB free", where, worst);
 }
 

@@ -227,14 +227,14 @@ bt_watch_check(struct bt_watch *x, const char *name, bool ok,
 	if (recovered) {
 		char m2[1100];
 		snprintf(m2, sizeof(m2), "recovered (was %s): %s", pstate, msg);
-		json_object_set_new(rec, "message", json_string(m2));
+		json_object_set_new(rec, "message", bt_jstr(m2));
 		/* The all-clear goes where the alert went (bt-digest(1)). */
 		json_object_set_new(rec, "route", json_string(
 		    json_string_value(json_object_get(pj, "severity")) ?
 		    json_string_value(json_object_get(pj, "severity")) :
 		    "CRITICAL"));
 	} else
-		json_object_set_new(rec, "message", json_string(msg));
+		json_object_set_new(rec, "message", bt_jstr(msg));
 	if (extra != NULL) {
 		json_object_foreach(extra, k, v)
 			json_object_set(rec, k, v);
@@ -273,7 +273,7 @@ bt_watch_action(struct bt_watch *x, const char *sev, const char *name,
 		json_object_set_new(rec, "action", json_string(name));
 		json_object_set_new(rec, "target", json_string(target));
 		json_object_set_new(rec, "dry_run", json_true());
-		json_object_set_new(rec, "message", json_string(msg));
+		json_object_set_new(rec, "message", bt_jstr(msg));
 		bt_emit(rec);
 		return;
 	}
@@ -282,7 +282,7 @@ bt_watch_action(struct bt_watch *x, const char *sev, const char *name,
 	json_object_set_new(rec, "action", json_string(name));
 	json_object_set_new(rec, "target", json_string(target));
 	json_object_set_new(rec, "ok", json_boolean(ok));
-	json_object_set_new(rec, "message", json_string(msg));
+	json_object_set_new(rec, "message", bt_jstr(msg));
 	if ((line = bt_json_line(rec)) != NULL) {
 		append_line("logs/recovery.log", line);
 		free(line);

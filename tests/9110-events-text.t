@@ -36,4 +36,11 @@ test_expect_success 'a 5 MB message: 16 KB kept with a marker, 500 bytes sent, t
 	json_has out "select(.event==\"message\") | (.text|length) < 700 and (.text|endswith(\"...\"))"
 '
 
+test_expect_success 'bt-watchdog in that BT_HOME: the disk CRITICAL keeps its message and path, and is recorded' '
+	BT_DISK_MIN_FREE_MB=100000000 test_expect_code 1 bt-watchdog >out 2>err &&
+	json_has out "select(.check==\"disk\") | .ok==false and (.message|contains(\"h\ufffdome has \")) and (.path|endswith(\"h\ufffdome\")) and (.event_id|length)==16" &&
+	! grep -q "cannot record event" err &&
+	test "$(sql "$BT_HOME/db/bt_state.db" "select count(*) from events where kind=\"disk\" and message like \"%h${FFFD}ome has%\"")" = 1
+'
+
 test_done
