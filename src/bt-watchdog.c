@@ -2,7 +2,7 @@
  * bt-watchdog - the seed's health probe, restart policy and decision
  * matrix, run by cron every minute.
  *
- *	bt-watchdog [-nqv] [-d db]
+ *	bt-watchdog [-nqv] [-d db] [--prom file]
  *
  * Prints one JSON line per check and exits 0 when all is healthy, 1
  * otherwise.  Checks: the scheduler heartbeat it touches, the
@@ -12,7 +12,8 @@
  * missing runs and the dead-man's switch of each scheduled job, the alert
  * path itself (unsent CRITICALs, bt-digest failing, a chat Telegram
  * refuses), and the external heartbeat ping, sent only while the alert
- * path is healthy.
+ * path is healthy.  Then, with --prom or BT_PROM_FILE, the metrics file
+ * for Prometheus (bt_prom.c).
  *
  * Invariants:
  * - It signals a process only when it is the backtest: pid alive (not a
@@ -38,17 +39,19 @@
 #include "bt_lock.h"
 #include "bt_migrate.h"
 #include "bt_probe.h"
+#include "bt_prom.h"
 #include "bt_state.h"
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
+	{ "prom", required_argument, NULL, 'P' },
 	{ NULL, 0, NULL, 0 }
 };
 
 static void
 usage(FILE *fp, int code)
 {
-	fprintf(fp, "usage: bt-watchdog [-nqv] [-d db]\n");
+	fprintf(fp, "usage: bt-watchdog [-nqv] [-d db] [--prom file]\n");
 	exit(code);
 }
 
@@ -64,6 +67,9 @@ options(int argc, char *argv[], struct bt_watch *x)
 		switch (ch) {
 		case 'd':
 			rc = bt_conf_set("BT_DB", optarg, err);
+			break;
+		case 'P':
+			rc = bt_conf_set("BT_PROM_FILE", optarg, err);
 			break;
 		case 'n':
 			x->dry = true;
@@ -111,6 +117,32 @@ open_state(struct bt_watch *x)
 	}
 }
 
+/*
+ * The metrics, last: they count what the checks found.  A file that
+ * cannot be written is a failed check of its own, so that the graphs
+ * going flat is never the only sign.  A dry run writes none.
+ */
+static void
+metrics(struct bt_watch *x)
+{
+	struct bt_prom_in in;
+	const char *path = bt_conf("BT_PROM_FILE");
+	char err[BT_ERRLEN];
+	int rc;
+
+	if (*path == '\0' || x->dry)
+		return;
+	in.backtest = x->backtest;
+	in.failing = x->failing;
+	if ((rc = bt_prom_write(x->st, path, &in, err)) != 0) {
+		bt_watch_check(x, "metrics", false, "WARNING", "unwritten",
+		    NULL, "metrics not written: %s", err);
+		x->exit = bt_exit_worse(x->exit, rc);
+	} else
+		bt_watch_check(x, "metrics", true, NULL, "ok", NULL,
+		    "metrics written to %s", path);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -148,6 +180,7 @@ main(int argc, char *argv[])
 	bt_health_jobs(&x);
 	bt_health_alert_path(&x);
 	bt_health_ping(&x);
+	metrics(&x);
 	bt_close(x.st);
 	return bt_finish(bt_exit_worse(x.exit, bt_conf_status()));
 }

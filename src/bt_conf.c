@@ -322,8 +322,10 @@ static struct key keys[] = {
 	    "seconds the heartbeat ping may take"),
 	KEY("BT_DISK_MIN_FREE_MB", K_NUM, "64", 0, 1e9, W,
 	    "free space under BT_HOME below which the disk check fails, MB"),
+	KEY("BT_PROM_FILE", K_PATH, "", 0, 0, W,
+	    "metrics for node_exporter's textfile collector, *.prom (none: off)"),
 	KEY("BT_PROM_GROUP", K_STR, "prometheus", 0, 0, W,
-	    "the group of bt-watchdog --prom's file (node_exporter's)"),
+	    "the group of BT_PROM_FILE (node_exporter's)"),
 	{ NULL, K_STR, NULL, 0, 0, 0, NULL, NULL, NULL, "", false }
 };
 #undef F
@@ -397,6 +399,16 @@ check(const struct key *k, const char *v, char *why, size_t len)
 	case K_SECRET:
 		if (strchr(v, '\n') != NULL) {
 			snprintf(why, len, "contains a newline");
+			return -1;
+		}
+		/* node_exporter reads *.prom only: any other name is never
+		 * scraped, and nobody would notice. */
+		if (strcmp(k->name, "BT_PROM_FILE") == 0 && *v != '\0' &&
+		    (strlen(v) < 6 || strcmp(v + strlen(v) - 5, ".prom") != 0 ||
+		    *v != '/')) {
+			snprintf(why, len, "'%s' is not an absolute path ending "
+			    "in .prom (node_exporter's textfile collector reads "
+			    "only *.prom)", v);
 			return -1;
 		}
 		return 0;

@@ -125,8 +125,8 @@ jobs(struct bt_buf *b, sqlite3 *st)
 		  "ORDER BY prog, job" },
 		{ "bt_job_failures_total", "counter", "Runs of a job that "
 		  "ended with an error (not 0, 1 or 75).",
-		  "SELECT prog, job, count(*) FROM runs WHERE exit NOT IN (0, 1, "
-		  "75) GROUP BY prog, job ORDER BY prog, job" },
+		  "SELECT prog, job, total(exit NOT IN (0, 1, 75)) FROM runs "
+		  "GROUP BY prog, job ORDER BY prog, job" },
 	};
 	sqlite3_stmt *q;
 	char err[BT_ERRLEN];

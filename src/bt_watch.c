@@ -246,8 +246,12 @@ bt_watch_check(struct bt_watch *x, const char *name, bool ok,
 		json_object_set_new(rec, "event_id", json_string(pid));
 	if (!ok && !x->dry && x->st == NULL)
 		x->unrecorded = true;
-	if (!ok)
+	if (!ok) {
 		x->exit = bt_exit_worse(x->exit, BT_EX_FOUND);
+		x->failing++;
+	}
+	if (strcmp(name, "backtest") == 0)
+		snprintf(x->backtest, sizeof(x->backtest), "%s", state);
 	if (!x->quiet || !ok || recovered)
 		bt_emit(rec);
 	else

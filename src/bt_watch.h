@@ -22,6 +22,9 @@ struct bt_watch {
 	bool		 integrity_bad;	/* this run's quick check failed */
 	bool		 alert_ok;	/* the alert path check passed */
 	bool		 unrecorded;	/* an event could not be recorded */
+	/* What the metrics file says of the run (bt_prom.c). */
+	int		 failing;	/* checks that found a problem */
+	char		 backtest[16];	/* the backtest check's state */
 };
 
 /*

@@ -47,7 +47,7 @@ test_expect_success() {
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $_desc"
-		sed 's/^/#   /' "$TRASH/.out" "$TRASH/.err" |
+		awk '{ print "#   " $0 }' "$TRASH/.out" "$TRASH/.err" |
 		    tail -"${BT_TEST_TRACE:+400}${BT_TEST_TRACE:-40}"
 	fi
 }
