@@ -18,7 +18,8 @@
  * Invariants:
  * - It signals a process only when it is the backtest: pid alive (not a
  *   zombie), /proc start time, boot id and process group as recorded in
- *   run/backtest.status, and run/backtest.lock held (bt_probe.c).
+ *   run/backtest.status, and run/backtest.lock held by a member of that
+ *   group as /proc/locks says (bt_probe.c).
  * - A condition raises an event when it appears, when it changes, and
  *   again every BT_WATCHDOG_REPEAT_HOURS while it lasts (bt_watch.c).
  * - Every automatic action is switchable, is written to logs/recovery.log

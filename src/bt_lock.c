@@ -22,10 +22,12 @@
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -299,4 +301,39 @@ bt_locked_remove(char *err)
 		rc = BT_EX_IOERR;
 	free(path);
 	return rc;
+}
+
+/*
+ * /proc/locks has a line per lock: "1: FLOCK  ADVISORY  WRITE 4242
+ * fe:00:5309101 0 EOF", the device's major and minor in hex; a waiter's
+ * line has "->" after the number, and is not a holder.  The pid is the
+ * one that took the lock (flock(1) itself, which holds it for its
+ * command), in our pid namespace.
+ */
+int
+bt_flock_holders(const char *path, long *pids, int max)
+{
+	struct stat sb;
+	char line[256], kind[32];
+	unsigned maj, mnr;
+	unsigned long ino;
+	long pid;
+	FILE *fp;
+	int n = 0;
+
+	if (stat(path, &sb) == -1)
+		return -1;
+	if ((fp = fopen("/proc/locks", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%*d: %31s %*s %*s %ld %x:%x:%lu", kind, &pid,
+		    &maj, &mnr, &ino) != 5 || strcmp(kind, "FLOCK") != 0)
+			continue;
+		if (ino == (unsigned long)sb.st_ino &&
+		    maj == major(sb.st_dev) && mnr == minor(sb.st_dev) &&
+		    n < max)
+			pids[n++] = pid;
+	}
+	fclose(fp);
+	return n;
 }

@@ -25,6 +25,12 @@ int	 bt_wlock_file(int which, char *err);
 void	 bt_wunlock_file(int which);
 int	 bt_wlock(char *err);
 void	 bt_wunlock(void);
+/*
+ * Who holds a flock(2) lock on path's inode, as /proc/locks names them
+ * (the crontab's flock(1) takes those; F_OFD_GETLK cannot see them): up
+ * to max pids, their number returned, or -1 with errno.
+ */
+int	 bt_flock_holders(const char *path, long *pids, int max);
 /* db/LOCKED: a restore or rollback is in progress. */
 bool	 bt_store_locked(char *owner, size_t len);
 

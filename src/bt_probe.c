@@ -11,7 +11,8 @@
  * Invariants:
  * - It signals a process only when it is the backtest: pid alive (not a
  *   zombie), /proc start time, boot id and process group as recorded in
- *   run/backtest.status, and run/backtest.lock held.  Signals go to the
+ *   run/backtest.status, and run/backtest.lock held by a member of that
+ *   group (lock_ours()).  Signals go to the
  *   recorded process group, after a pidfd pins the pid, and identity is
  *   checked again through it.
  * - A finished or ended run is recorded in runs once (kv
@@ -85,6 +86,28 @@ lock_held(const char *rel)
 	return held;
 }
 
+/*
+ * Does a member of process group pgid hold run/backtest.lock?  Held is
+ * not enough: anyone who can open the file can take the lock, and a
+ * status file can name any process, so the holder /proc/locks names
+ * (flock(1) of the crontab line, in the backtest's group) must be in the
+ * recorded group before that group is signalled.
+ */
+static bool
+lock_ours(long pgid)
+{
+	char *path = bt_path("run/backtest.lock");
+	long pids[16];
+	int n, i;
+
+	n = bt_flock_holders(path, pids, 16);
+	free(path);
+	for (i = 0; i < n; i++)
+		if (getpgid((pid_t)pids[i]) == (pid_t)pgid)
+			return true;
+	return false;
+}
+
 /* Now as file names have it: 20221011T000500Z. */
 static void
 compact_now(char ts[32])
@@ -146,7 +169,10 @@ read_status(struct bt_status *s, char *err)
 	return true;
 }
 
-/* The backtest, exactly: contracts.md's identity, and the lock held. */
+/*
+ * The backtest, exactly: contracts.md's identity, and the lock held by
+ * its process group.
+ */
 static bool
 is_backtest(const struct bt_status *s)
 {
@@ -154,7 +180,7 @@ is_backtest(const struct bt_status *s)
 	    bt_proc_start_ticks(s->pid) == s->start_ticks &&
 	    strcmp(s->boot_id, bt_boot_id()) == 0 &&
 	    getpgid((pid_t)s->pid) == (pid_t)s->pgid &&
-	    lock_held("run/backtest.lock") == 1;
+	    lock_ours(s->pgid);
 }
 
 /* Records a finished (or ended by us) backtest run in runs, once. */
@@ -340,7 +366,7 @@ stop_backtest(struct bt_watch *x, const struct bt_status *s)
 		 * or a member holds the lock.
 		 */
 		if ((pidfd >= 0 ? !gone(s, pidfd) : is_backtest(s)) ||
-		    lock_held("run/backtest.lock") == 1) {
+		    lock_ours(s->pgid)) {
 			kill(-(pid_t)s->pgid, SIGKILL);
 			sig = SIGKILL;
 			bt_watch_action(x, "WARNING", "sigkill", "bt-backtest",
@@ -682,8 +708,9 @@ probe_running(struct bt_watch *x, const struct bt_status *s, int64_t now)
 		    "backtest DEAD: run/backtest.status says running (pid "
 		    "%ld, started %s) but that process %s", s->pid,
 		    bt_fmt_time(s->started, t), bt_watch_alive(s->pid) ?
-		    "is not the backtest (pid reused or the lock is free); it "
-		    "is left alone" : "is gone");
+		    "is not the backtest (pid reused, or run/backtest.lock free "
+		    "or held outside its process group); it is left alone" :
+		    "is gone");
 		record_run(x, s, BT_EX_SOFTWARE, "dead");
 		restart(x, "backtest DEAD");
 		return true;

@@ -93,6 +93,33 @@ test_expect_success 'a stale status naming an unrelated process: that process su
 	kill $other
 '
 
+# The hole of issue 15: the status names an unrelated process exactly
+# (pid, group, start time, boot id) while a process of another group
+# holds run/backtest.lock.  Holding the lock is not being the backtest:
+# /proc/locks must name a holder in the recorded group.
+test_expect_success 'an exact status of an unrelated process while another group holds the lock: nobody signalled' '
+	mkfifo hold2 ready2
+	setsid sh -c "read -r x <\"$TRASH/hold2\"" &
+	other=$!
+	setsid flock -n -E 75 "$BT_HOME/run/backtest.lock" sh -c "echo \$\$ >\"$TRASH/ready2\"; read -r x <\"$TRASH/hold2\"" &
+	holder=$!
+	read -r inner <ready2
+	# Whatever fails below, the three go: the later tests need the lock.
+	if i=0; while ! test -r /proc/$other/stat || test "$(awk "{print \$5}" /proc/$other/stat)" != $other; do
+		i=$((i + 1)); test $i -lt 100000; done &&
+	    ticks=$(awk "{print \$22}" /proc/$other/stat) &&
+	    printf "{\"pid\":%d,\"pgid\":%d,\"start_ticks\":%s,\"boot_id\":\"%s\",\"started\":\"2022-10-12T00:20:00Z\",\"heartbeat\":\"2022-10-12T00:20:00Z\",\"state\":\"running\",\"exit\":null,\"ended\":null,\"results\":\"\"}\n" \
+	        $other $other $ticks $(cat /proc/sys/kernel/random/boot_id) >$BT_HOME/run/backtest.status &&
+	    grep -q "FLOCK .* $holder " /proc/locks &&
+	    BT_NOW=2022-10-12T00:30:00Z test_expect_code 1 bt-watchdog >out &&
+	    json_has out "select(.check==\"backtest\") | .state==\"DEAD\" and (.message|contains(\"held outside its process group\"))" &&
+	    ! jq -e "select(.action==\"sigterm\" or .action==\"sigkill\")" out >/dev/null &&
+	    alive $other && alive $holder && alive $inner
+	then rc=0; else rc=1; fi
+	kill $other $holder $inner
+	exit $rc
+'
+
 test_expect_success 'a status whose start time does not match is not signalled either, lock held or not' '
 	start_fake &&
 	jq -c ".start_ticks += 1 | .heartbeat = \"2022-10-11T00:00:00Z\"" $BT_HOME/run/backtest.status >s &&
