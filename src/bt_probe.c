@@ -12,9 +12,9 @@
  * - It signals a process only when it is the backtest: pid alive (not a
  *   zombie), /proc start time, boot id and process group as recorded in
  *   run/backtest.status, and run/backtest.lock held by a member of that
- *   group (lock_ours()).  Signals go to the
- *   recorded process group, after a pidfd pins the pid, and identity is
- *   checked again through it.
+ *   group (lock_ours()).  Signals go to the recorded process group,
+ *   after a pidfd pins the pid, and identity is checked again through
+ *   it.
  * - A finished or ended run is recorded in runs once (kv
  *   watchdog.backtest.recorded holds its key), on bt-backtest's behalf.
  * - More than BT_BACKTEST_MAX_RESTARTS restarts in 24 h pause the
