@@ -4,6 +4,7 @@
  *
  *	bt-digest [-nqv] [-d db] [--critical | --hourly | --daily]
  *	bt-digest [-d db] --today [--since time]
+ *	bt-digest --check [--send-test]
  *
  * Input: JSON lines on stdin (when it is not a terminal) and the unsent
  * events of the state file.  A stdin line with a `severity' (INFO, WARNING
@@ -22,13 +23,16 @@
  * - the configuration's own problems raised (it runs on with defaults);
  * - what is due, the digest's text, Telegram's flood control, delivery;
  * - the summary, which is also the runs row's.
- * The bot token is read only by bt_telegram.c and never leaves it.
+ * --check tries the alert path from outside and records nothing
+ * (bt_alertcheck.c).  The bot token is read only by bt_telegram.c and
+ * never leaves it.
  */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bt_alertcheck.h"
 #include "bt_alerts.h"
 #include "bt_conf.h"
 #include "bt_daily.h"
@@ -41,13 +45,15 @@ static const struct option longopts[] = {
 	{ "daily", no_argument, NULL, 'D' },
 	{ "today", no_argument, NULL, 'L' },
 	{ "since", required_argument, NULL, 'S' },
+	{ "check", no_argument, NULL, 'K' },
+	{ "send-test", no_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
 /* What the command line asks for, besides the queue's own flags. */
 struct opts {
-	bool		 critical_only, today;
+	bool		 critical_only, today, check, send_test;
 	int64_t		 since;
 };
 
@@ -57,7 +63,8 @@ usage(FILE *fp, int code)
 	fprintf(fp,
 	    "usage: bt-digest [-nqv] [-d db] [--critical | --hourly | "
 	    "--daily]\n"
-	    "       bt-digest [-d db] --today [--since time]\n");
+	    "       bt-digest [-d db] --today [--since time]\n"
+	    "       bt-digest --check [--send-test]\n");
 	exit(code);
 }
 
@@ -98,6 +105,12 @@ options(int argc, char *argv[], struct bt_alerts *x, struct opts *o)
 		case 'S':
 			since = optarg;
 			break;
+		case 'K':
+			o->check = true;
+			break;
+		case 'T':
+			o->send_test = true;
+			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
@@ -110,7 +123,8 @@ options(int argc, char *argv[], struct bt_alerts *x, struct opts *o)
 		}
 	}
 	if (optind != argc || (o->critical_only + x->forced_hourly +
-	    x->forced_daily + o->today) > 1 || (since != NULL && !o->today))
+	    x->forced_daily + o->today + o->check) > 1 ||
+	    (since != NULL && !o->today) || (o->send_test && !o->check))
 		usage(stderr, BT_EX_USAGE);
 	o->since = bt_now_ms() - bt_now_ms() % 86400000;
 	if (since != NULL && bt_parse_time(since, &o->since) == -1) {
@@ -175,6 +189,9 @@ main(int argc, char *argv[])
 	}
 	if ((rc = options(argc, argv, &x, &o)) != 0)
 		return rc;
+	if (o.check)
+		return bt_finish(bt_exit_worse(bt_alertcheck(o.send_test),
+		    bt_conf_status()));
 	spath = bt_state_path();
 	rc = bt_open_state(spath, x.dry || o.today ? BT_DB_RO : BT_DB_CREATE,
 	    &x.st, err);

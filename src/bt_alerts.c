@@ -439,8 +439,8 @@ add_item(struct bt_alert_msg *m, char *text, int grp)
 	m->items[m->nitems++].grp = grp;
 }
 
-static const char *
-chat_for(int sev)
+const char *
+bt_alerts_chat(int sev)
 {
 	static const char *key[BT_SEV_N] = { "TELEGRAM_CHAT_INFO",
 	    "TELEGRAM_CHAT_WARNING", "TELEGRAM_CHAT_CRITICAL" };
@@ -495,7 +495,7 @@ build_items(struct bt_alerts *x, struct bt_alert_msg *m, bool only_crit)
 		if (only_crit && sev != BT_SEV_CRITICAL)
 			break;
 		if (!x->due[sev] || x->nochat[sev] ||
-		    strcmp(chat_for(sev), m->chat) != 0)
+		    strcmp(bt_alerts_chat(sev), m->chat) != 0)
 			continue;
 		add_groups(x, m, sev, sev, NULL);
 		for (low = sev - 1; low >= BT_SEV_INFO; low--)
@@ -1106,7 +1106,7 @@ send_message(struct bt_alerts *x, struct bt_alert_msg *m)
 
 	for (i = 0; i < x->ng; i++)
 		if (x->g[i].sev == BT_SEV_CRITICAL && !x->g[i].sent &&
-		    strcmp(chat_for(BT_SEV_CRITICAL), m->chat) == 0) {
+		    strcmp(bt_alerts_chat(BT_SEV_CRITICAL), m->chat) == 0) {
 			crit = true;
 			if (!x->g[i].repeat)
 				fresh = true;
@@ -1147,7 +1147,7 @@ send_message(struct bt_alerts *x, struct bt_alert_msg *m)
 	}
 	/* What did not go waits, merged, for budget in a later run. */
 	for (i = 0; i < x->ng; i++)
-		if (!x->g[i].sent && strcmp(chat_for(x->g[i].sev), m->chat) == 0)
+		if (!x->g[i].sent && strcmp(bt_alerts_chat(x->g[i].sev), m->chat) == 0)
 			x->held++;
 	return rc;
 }
@@ -1219,7 +1219,7 @@ bt_alerts_open_telegram(struct bt_alerts *x, char *err)
 
 	any = bt_secret_set("TELEGRAM_BOT_TOKEN");
 	for (s = 0; s < BT_SEV_N; s++)
-		if (*chat_for(s) != '\0')
+		if (*bt_alerts_chat(s) != '\0')
 			any = true;
 	if (!any) {
 		x->offline = true;
@@ -1233,7 +1233,7 @@ bt_alerts_open_telegram(struct bt_alerts *x, char *err)
 	 * reports as a failing alert path.
 	 */
 	for (s = BT_SEV_N - 1; s >= 0; s--)
-		if (*chat_for(s) == '\0') {
+		if (*bt_alerts_chat(s) == '\0') {
 			x->nochat[s] = true;
 			snprintf(err, BT_ERRLEN, "no chat for %s alerts: set "
 			    "TELEGRAM_CHAT_%s or TELEGRAM_BACKTEST_CHANNEL",
@@ -1324,7 +1324,7 @@ bt_alerts_list(struct bt_alerts *x, int64_t since)
 		return rc;
 	for (i = 0; i < x->ng; i++) {
 		char *line = bt_alerts_render(&x->g[i]);
-		chat = chat_for(x->g[i].route);
+		chat = bt_alerts_chat(x->g[i].route);
 		rec = bt_rec("message");
 		json_object_set_new(rec, "time", json_string(bt_fmt_time(
 		    x->g[i].last, t)));
@@ -1399,7 +1399,7 @@ plan_messages(struct bt_alerts *x, struct bt_alert_msg *msgs)
 	int s, i, nm = 0;
 
 	for (s = BT_SEV_CRITICAL; s >= BT_SEV_INFO; s--) {
-		const char *c = chat_for(s);
+		const char *c = bt_alerts_chat(s);
 		bool have = false;
 		if (!x->due[s] || x->nochat[s])
 			continue;
@@ -1411,9 +1411,9 @@ plan_messages(struct bt_alerts *x, struct bt_alert_msg *msgs)
 		msgs[nm].chat = c;
 		msgs[nm].sev = s;
 		msgs[nm].warn = x->due[BT_SEV_WARNING] && !x->nochat[BT_SEV_WARNING] &&
-		    strcmp(chat_for(BT_SEV_WARNING), c) == 0;
+		    strcmp(bt_alerts_chat(BT_SEV_WARNING), c) == 0;
 		msgs[nm].daily = x->due[BT_SEV_INFO] && !x->nochat[BT_SEV_INFO] &&
-		    strcmp(chat_for(BT_SEV_INFO), c) == 0;
+		    strcmp(bt_alerts_chat(BT_SEV_INFO), c) == 0;
 		nm++;
 	}
 	return nm;

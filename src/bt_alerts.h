@@ -58,6 +58,9 @@ struct bt_alerts {
 	char		*digest;	/* the daily digest's text, or NULL */
 };
 
+/* The chat a severity's alerts go to ("" when none is configured). */
+const char *bt_alerts_chat(int sev);
+
 /* A failure of the run: on stderr, and the first in its runs row. */
 void	 bt_alerts_failed(struct bt_alerts *x, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -45,9 +45,18 @@ bt_tg_answer(long status, const char *body, size_t len, struct bt_tg_ans *a)
 	memset(a, 0, sizeof(*a));
 	a->retry = -1;
 	a->ok = status == 200 && json_is_true(json_object_get(o, "ok"));
-	if (a->ok)
-		a->mid = json_integer_value(json_object_get(json_object_get(o,
-		    "result"), "message_id"));
+	if (a->ok) {
+		json_t *res = json_object_get(o, "result");
+		const char *n = json_string_value(json_object_get(res, "title"));
+		const char *u = json_string_value(json_object_get(res,
+		    "username"));
+
+		a->mid = json_integer_value(json_object_get(res, "message_id"));
+		if (n != NULL)
+			snprintf(a->name, sizeof(a->name), "%s", n);
+		else if (u != NULL)
+			snprintf(a->name, sizeof(a->name), "@%s", u);
+	}
 	ra = json_object_get(json_object_get(o, "parameters"), "retry_after");
 	if (json_is_number(ra))
 		a->retry = json_number_value(ra);
@@ -145,6 +154,7 @@ tg_call(struct bt_tg *tg, const char *chat, const struct tgreq *q,
 		bt_tg_answer(r.status, r.body, r.len, &a);
 		if (a.ok) {
 			t->mid = a.mid;
+			snprintf(t->name, sizeof(t->name), "%s", a.name);
 			rc = 0;
 			bt_http_resp_free(&r);
 			break;
@@ -177,8 +187,14 @@ tg_call(struct bt_tg *tg, const char *chat, const struct tgreq *q,
 			bt_redact(a.desc);
 			snprintf(t->why, sizeof(t->why), "%ld %s", r.status,
 			    a.desc);
-			said(t, "Telegram refused the message to chat %s: %ld "
-			    "%s; its events stay unsent", chat, r.status, a.desc);
+			if (strncmp(q->method, "send", 4) == 0)
+				said(t, "Telegram refused the message to chat "
+				    "%s: %ld %s; its events stay unsent", chat,
+				    r.status, a.desc);
+			else
+				said(t, "Telegram refused %s%s%s: %ld %s",
+				    q->method, chat ? " for chat " : "",
+				    chat ? chat : "", r.status, a.desc);
 			bt_http_resp_free(&r);
 			rc = r.status == 401 || r.status == 404 ?
 			    BT_EX_CONFIG : BT_EX_DATAERR;
@@ -262,4 +278,26 @@ bt_tg_send_photo(struct bt_tg *tg, const char *chat, const char *png,
 	q.file = png;
 	q.type = "image/png";
 	return tg_call(tg, chat, &q, deadline, t);
+}
+
+int
+bt_tg_ask(struct bt_tg *tg, const char *method, const char *chat,
+    double deadline, struct bt_tg_try *t)
+{
+	struct bt_buf form = { 0 };
+	struct tgreq q = { 0 };
+	char *e;
+	int rc;
+
+	if (chat != NULL) {
+		e = bt_http_escape(tg->http, chat);
+		bt_buf_printf(&form, "chat_id=%s", e);
+		free(e);
+	} else
+		bt_buf_printf(&form, "%s", "");
+	q.method = method;
+	q.form = form.p;
+	rc = tg_call(tg, chat, &q, deadline, t);
+	bt_buf_free(&form);
+	return rc;
 }

@@ -19,6 +19,7 @@ struct bt_tg_ans {
 	int64_t	 mid;
 	double	 retry;
 	char	 desc[BT_ERRLEN];
+	char	 name[128];	/* a chat's title, a bot's @username */
 };
 void	 bt_tg_answer(long status, const char *body, size_t len,
 	    struct bt_tg_ans *a);
@@ -36,6 +37,7 @@ void	 bt_tg_close(struct bt_tg *tg);
 /* What one bt_tg_send() came to, besides its exit code. */
 struct bt_tg_try {
 	int64_t	 mid;		/* the message's id, once sent */
+	char	 name[128];	/* bt_tg_ask(): the chat's title, @bot */
 	double	 wait;		/* a 429's wait that outlasts the budget, s */
 	bool	 stop;		/* nothing more should be tried this run */
 	char	 why[BT_ERRLEN];	/* "400 Bad Request: chat not found" */
@@ -45,5 +47,11 @@ int	 bt_tg_send(struct bt_tg *tg, const char *chat, const char *text,
 	    double deadline, struct bt_tg_try *t);
 int	 bt_tg_send_photo(struct bt_tg *tg, const char *chat, const char *png,
 	    const char *caption, double deadline, struct bt_tg_try *t);
+/*
+ * A question that sends nothing: getMe (chat NULL) or getChat; on 0,
+ * t->name is the bot's @username or the chat's title.  As tg_call().
+ */
+int	 bt_tg_ask(struct bt_tg *tg, const char *method, const char *chat,
+	    double deadline, struct bt_tg_try *t);
 
 #endif /* BT_TELEGRAM_H */
