@@ -22,41 +22,53 @@
 #include "bt_migrate.h"
 #include "bt_store.h"
 
+/*
+ * Per job its last run, and its runs and failures of 24 hours.  The
+ * running digest itself is left out (its row has no end yet).  One
+ * indexed look per job (runs_job), not one per row of runs: a week of
+ * runs rows made a correlated max(id) per row take seconds.
+ */
 static void
 digest_jobs(sqlite3 *st, struct bt_buf *b)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s, *c;
 	char err[BT_ERRLEN], t[32];
-	int64_t now = bt_now_ms();
+	int64_t since = bt_now_ms() - 86400000;
 	int n = 0;
 
-	bt_buf_printf(b, "\nJobs (last run; runs and failures in 24 h):\n");
-	if (st == NULL || (s = bt_stmt(st, "SELECT prog, job, started, "
-	    "ended, exit, (SELECT count(*) FROM runs r2 WHERE r2.prog=r.prog "
-	    "AND r2.job=r.job AND r2.started > ?1), (SELECT count(*) FROM "
-	    "runs r2 WHERE r2.prog=r.prog AND r2.job=r.job AND r2.started > "
-	    "?1 AND r2.exit NOT IN (0, 1)) FROM runs r WHERE id=(SELECT "
-	    "max(id) FROM runs r3 WHERE r3.prog=r.prog AND r3.job=r.job) "
-	    "ORDER BY prog, job", err)) == NULL) {
+	bt_buf_printf(b, "Jobs, last run (24 h: runs, failed):\n");
+	if (st == NULL || (s = bt_stmt(st, "SELECT r.prog, r.job, r.started, "
+	    "r.ended, r.exit FROM (SELECT max(id) AS id FROM runs GROUP BY "
+	    "prog, job) m JOIN runs r ON r.id=m.id WHERE NOT (r.prog="
+	    "'bt-digest' AND r.ended IS NULL) ORDER BY r.prog, r.job",
+	    err)) == NULL || (c = bt_stmt(st, "SELECT count(*), "
+	    "total(exit NOT IN (0, 1)) FROM runs WHERE prog=?1 AND job=?2 AND "
+	    "started > ?3", err)) == NULL) {
 		bt_buf_printf(b, " no runs recorded\n");
 		return;
 	}
-	sqlite3_bind_int64(s, 1, now - 86400000);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *job = (const char *)sqlite3_column_text(s, 1);
 		n++;
-		bt_buf_printf(b, " %s%s%s: %s", sqlite3_column_text(s, 0),
+		bt_buf_printf(b, " %s%s%s %s", sqlite3_column_text(s, 0),
 		    job && *job ? " " : "", job ? job : "",
 		    bt_fmt_time(sqlite3_column_int64(s, 2), t));
 		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
-			bt_buf_printf(b, ", still running or died");
+			bt_buf_printf(b, " still running or died");
 		else
-			bt_buf_printf(b, ", %llds, exit %d",
+			bt_buf_printf(b, " %llds exit %d",
 			    (long long)((sqlite3_column_int64(s, 3) -
 			    sqlite3_column_int64(s, 2)) / 1000),
 			    sqlite3_column_int(s, 4));
-		bt_buf_printf(b, " (%d runs, %d failed)\n",
-		    sqlite3_column_int(s, 5), sqlite3_column_int(s, 6));
+		sqlite3_bind_text(c, 1, (const char *)sqlite3_column_text(s, 0),
+		    -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(c, 2, job ? job : "", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(c, 3, since);
+		if (sqlite3_step(c) == SQLITE_ROW)
+			bt_buf_printf(b, " (%d, %d)", sqlite3_column_int(c, 0),
+			    sqlite3_column_int(c, 1));
+		sqlite3_reset(c);
+		bt_buf_printf(b, "\n");
 	}
 	sqlite3_reset(s);
 	if (n == 0)
@@ -71,9 +83,9 @@ digest_freshness(struct bt_buf *b)
 	struct bt_pair p;
 	int nsym, ntf, i, j, cur, shown;
 	int64_t last, now = bt_now_ms();
-	struct bt_buf stale = { 0 };
+	struct bt_buf stale = { 0 }, late = { 0 };
 
-	bt_buf_printf(b, "\nFreshness (current pairs per timeframe):\n");
+	bt_buf_printf(b, "Current pairs:");
 	path = bt_store_path();
 	if (bt_open_store(path, BT_DB_RO, &db, err) != 0) {
 		bt_buf_printf(b, " store unreadable: %s\n", err);
@@ -100,12 +112,14 @@ digest_freshness(struct bt_buf *b)
 				    ", " : "", syms[i], last < 0 ? "none" :
 				    bt_fmt_time(last, t));
 		}
-		bt_buf_printf(b, " %s: %d/%d current", tfs[j], cur, nsym);
+		bt_buf_printf(b, "%s %s %d/%d", j > 0 ? "," : "", tfs[j], cur,
+		    nsym);
 		if (shown > 0)
-			bt_buf_printf(b, "; stale: %s%s", stale.p,
-			    shown > 5 ? ", ..." : "");
-		bt_buf_printf(b, "\n");
+			bt_buf_printf(&late, " %s stale: %s%s\n", tfs[j],
+			    stale.p, shown > 5 ? ", ..." : "");
 	}
+	bt_buf_printf(b, "\n%s", late.len > 0 ? late.p : "");
+	bt_buf_free(&late);
 	bt_buf_free(&stale);
 	bt_list_free(syms, nsym);
 	bt_list_free(tfs, ntf);
@@ -117,9 +131,10 @@ digest_validation(sqlite3 *st, struct bt_buf *b)
 {
 	sqlite3_stmt *s;
 	char err[BT_ERRLEN];
+	struct bt_buf rows = { 0 };
 	int n = 0;
 
-	bt_buf_printf(b, "\nValidation findings (24 h):\n");
+	bt_buf_printf(b, "Validation findings (24 h):");
 	if (st == NULL || (s = bt_stmt(st, "SELECT severity, kind, "
 	    "symbol, tf, message, count(*) FROM events WHERE prog="
 	    "'bt-validate' AND ts > ?1 AND severity != 'INFO' GROUP BY "
@@ -130,25 +145,25 @@ digest_validation(sqlite3 *st, struct bt_buf *b)
 	}
 	sqlite3_bind_int64(s, 1, bt_now_ms() - 86400000);
 	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *sym = (const char *)sqlite3_column_text(s, 2);
+		const char *tf = (const char *)sqlite3_column_text(s, 3);
+
 		if (++n > 10) {
-			bt_buf_printf(b, " ...\n");
+			bt_buf_printf(&rows, " ...\n");
 			break;
 		}
-		bt_buf_printf(b, " %s %s%s%s%s%s: %s", sqlite3_column_text(s,
-		    0), sqlite3_column_text(s, 1),
-		    sqlite3_column_text(s, 2) ? " " : "",
-		    sqlite3_column_text(s, 2) ? (const char *)
-		    sqlite3_column_text(s, 2) : "",
-		    sqlite3_column_text(s, 3) ? " " : "",
-		    sqlite3_column_text(s, 3) ? (const char *)
-		    sqlite3_column_text(s, 3) : "", sqlite3_column_text(s, 4));
+		bt_buf_printf(&rows, " %s %s%s%s%s%s: %s",
+		    sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
+		    sym ? " " : "", sym ? sym : "", tf ? " " : "", tf ? tf : "",
+		    sqlite3_column_text(s, 4));
 		if (sqlite3_column_int(s, 5) > 1)
-			bt_buf_printf(b, " (x%d)", sqlite3_column_int(s, 5));
-		bt_buf_printf(b, "\n");
+			bt_buf_printf(&rows, " (x%d)", sqlite3_column_int(s, 5));
+		bt_buf_printf(&rows, "\n");
 	}
 	sqlite3_reset(s);
-	if (n == 0)
-		bt_buf_printf(b, " none\n");
+	bt_buf_printf(b, "%s%s", n == 0 ? " none\n" : "\n",
+	    n == 0 ? "" : rows.p);
+	bt_buf_free(&rows);
 }
 
 static void
@@ -161,7 +176,7 @@ digest_backups(struct bt_buf *b)
 	struct stat sb;
 	int n = 0;
 
-	bt_buf_printf(b, "\nBackups:\n");
+	bt_buf_printf(b, "Backups:");
 	if ((d = opendir(dir)) == NULL) {
 		bt_buf_printf(b, " no backups/ directory\n");
 		free(dir);
@@ -184,97 +199,129 @@ digest_backups(struct bt_buf *b)
 	if (*best) {
 		snprintf(path, sizeof(path), "%s/%s", dir, best);
 		if (stat(path, &sb) == 0)
-			bt_buf_printf(b, " newest daily: %s, %.1f MB, written "
-			    "%s\n", best, (double)sb.st_size / 1048576,
+			bt_buf_printf(b, " %s, %.1f MB, written %s", best,
+			    (double)sb.st_size / 1048576,
 			    bt_fmt_time((int64_t)sb.st_mtime * 1000, t));
 	} else
-		bt_buf_printf(b, " no daily backup\n");
-	if (*wbest)
-		bt_buf_printf(b, " newest weekly: %s\n", wbest);
-	bt_buf_printf(b, " %d backup files\n", n);
+		bt_buf_printf(b, " no daily backup");
+	bt_buf_printf(b, "; weekly %s; %d file%s\n", *wbest ? wbest :
+	    "none", n, n == 1 ? "" : "s");
 	free(dir);
 }
 
+/* " return -8.6%, Sharpe -2.83, max drawdown -12.3%, 7 trades" of m. */
+static void
+headline(struct bt_buf *b, json_t *m)
+{
+	static const struct {
+		const char *key, *fmt;
+	} f[] = {
+		{ "return_pct", " return %.1f%%" },
+		{ "buy_hold_return_pct", " (buy and hold %.1f%%)" },
+		{ "sharpe", " Sharpe %.2f" },
+		{ "max_drawdown_pct", " max drawdown %.1f%%" },
+		{ "trades", " %.0f trades" },
+	};
+	size_t i;
+	bool first = true;
+	json_t *v;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (json_is_number(v = json_object_get(m, f[i].key))) {
+			if (!first && f[i].fmt[1] != '(')
+				bt_buf_printf(b, ",");
+			bt_buf_printf(b, f[i].fmt, json_number_value(v));
+			first = false;
+		}
+	bt_buf_printf(b, "\n");
+}
+
+/* The signals bt-backtest validated: a count, then up to 10 of them. */
+static void
+signals(struct bt_buf *b, json_t *sig)
+{
+	char t[32];
+	size_t i, j;
+	json_t *v, *ts, *why;
+	int n = 0, pass = 0;
+
+	json_array_foreach(sig, i, v)
+		pass += json_is_true(json_object_get(v, "passed"));
+	bt_buf_printf(b, " signals validated: %d passed, %d failed\n", pass,
+	    (int)json_array_size(sig) - pass);
+	json_array_foreach(sig, i, v) {
+		const char *sym = json_string_value(json_object_get(v,
+		    "symbol")), *str = json_string_value(json_object_get(v,
+		    "strategy"));
+
+		if (n++ >= 10) {
+			bt_buf_printf(b, "  ...\n");
+			break;
+		}
+		ts = json_object_get(v, "timestamp");
+		bt_buf_printf(b, "  %s %s %s position %g %s", sym ? sym : "?",
+		    str ? str : "?", json_is_integer(ts) ?
+		    bt_fmt_time(json_integer_value(ts), t) : "?",
+		    json_number_value(json_object_get(v, "position")),
+		    json_is_true(json_object_get(v, "passed")) ? "passed" :
+		    "failed");
+		if (json_array_size(json_object_get(v, "reasons")) > 0)
+			bt_buf_printf(b, ":");
+		json_array_foreach(json_object_get(v, "reasons"), j, why)
+			if (json_is_string(why))
+				bt_buf_printf(b, " %s", json_string_value(why));
+		bt_buf_printf(b, "\n");
+	}
+}
+
+/*
+ * The backtest's results file: what ran, the portfolio's headline
+ * figures in words, each symbol's when there are few, the signals.
+ */
 static void
 digest_backtest(struct bt_buf *b)
 {
 	char *path, *buf, err[BT_ERRLEN];
-	const char *k;
-	size_t len, i;
-	json_t *r, *v, *sig, *meta;
-	int n = 0, pass = 0, fail = 0;
+	const char *k, *v;
+	size_t len;
+	json_t *r, *meta, *m, *syms;
 
-	bt_buf_printf(b, "\nBacktest:\n");
 	path = *bt_conf("BACKTEST_RESULTS") ? strdup(bt_conf(
 	    "BACKTEST_RESULTS")) : bt_path("results/backtest_results.json");
 	buf = bt_read_file(path, 64 << 20, &len, err);
 	free(path);
 	if (buf == NULL || (r = json_loadb(buf, len, 0, NULL)) == NULL ||
 	    !json_is_object(r)) {
-		bt_buf_printf(b, " no backtest results\n");
+		bt_buf_printf(b, "Backtest: no backtest results\n");
 		free(buf);
 		return;
 	}
 	free(buf);
 	meta = json_object_get(r, "meta");
-	if (json_is_object(meta)) {
-		bt_buf_printf(b, " run");
-		json_object_foreach(meta, k, v)
-			if (json_is_string(v) && (strcmp(k, "time") == 0 ||
-			    strcmp(k, "strategy") == 0 ||
-			    strcmp(k, "timeframe") == 0 ||
-			    strcmp(k, "mode") == 0))
-				bt_buf_printf(b, " %s=%s", k,
-				    json_string_value(v));
-		bt_buf_printf(b, "\n");
-	}
-	if (json_is_object(json_object_get(r, "portfolio"))) {
+	bt_buf_printf(b, "Backtest");
+	if ((v = json_string_value(json_object_get(meta, "strategy"))))
+		bt_buf_printf(b, " %s", v);
+	if ((v = json_string_value(json_object_get(meta, "timeframe"))))
+		bt_buf_printf(b, " on %s", v);
+	if ((v = json_string_value(json_object_get(meta, "mode"))))
+		bt_buf_printf(b, " (%s)", v);
+	if ((v = json_string_value(json_object_get(meta, "time"))))
+		bt_buf_printf(b, ", run %s", v);
+	bt_buf_printf(b, ":\n");
+	if (json_is_object(m = json_object_get(r, "portfolio"))) {
 		bt_buf_printf(b, " portfolio:");
-		json_object_foreach(json_object_get(r, "portfolio"), k, v) {
-			if (!json_is_number(v) || n++ >= 12)
-				continue;
-			bt_buf_printf(b, " %s=%.4g", k, json_number_value(v));
-		}
-		bt_buf_printf(b, "\n");
+		headline(b, m);
 	}
-	sig = json_object_get(r, "signals_validated");
-	json_array_foreach(sig, i, v) {
-		if (json_is_true(json_object_get(v, "passed")))
-			pass++;
-		else
-			fail++;
-	}
-	bt_buf_printf(b, " signals validated: %d passed, %d failed\n", pass,
-	    fail);
-	n = 0;
-	json_array_foreach(sig, i, v) {
-		char t[32];
-		json_t *ts = json_object_get(v, "timestamp");
-		if (n++ >= 10) {
-			bt_buf_printf(b, "  ...\n");
-			break;
+	syms = json_object_get(r, "symbols");
+	if (json_object_size(syms) <= 5)
+		json_object_foreach(syms, k, m) {
+			bt_buf_printf(b, " %s:", k);
+			headline(b, m);
 		}
-		bt_buf_printf(b, "  %s %s %s position %g %s",
-		    json_string_value(json_object_get(v, "symbol")) ?
-		    json_string_value(json_object_get(v, "symbol")) : "?",
-		    json_string_value(json_object_get(v, "strategy")) ?
-		    json_string_value(json_object_get(v, "strategy")) : "?",
-		    json_is_integer(ts) ? bt_fmt_time(json_integer_value(ts),
-		    t) : "?", json_number_value(json_object_get(v, "position")),
-		    json_is_true(json_object_get(v, "passed")) ? "passed" :
-		    "failed");
-		if (json_array_size(json_object_get(v, "reasons")) > 0) {
-			size_t j;
-			json_t *why;
-			bt_buf_printf(b, ":");
-			json_array_foreach(json_object_get(v, "reasons"), j,
-			    why)
-				if (json_is_string(why))
-					bt_buf_printf(b, " %s",
-					    json_string_value(why));
-		}
-		bt_buf_printf(b, "\n");
-	}
+	else
+		bt_buf_printf(b, " %zu symbols: see the results file\n",
+		    json_object_size(syms));
+	signals(b, json_object_get(r, "signals_validated"));
 	json_decref(r);
 }
 
@@ -285,7 +332,7 @@ digest_sent(sqlite3 *st, struct bt_buf *b)
 	char err[BT_ERRLEN];
 	int n = 0;
 
-	bt_buf_printf(b, "\nSent in the last 24 h:\n");
+	bt_buf_printf(b, "Sent (24 h):");
 	if (st == NULL || (s = bt_stmt(st, "SELECT severity, chat, "
 	    "count(*), sum(events) FROM sends WHERE ts > ?1 GROUP BY "
 	    "severity, chat ORDER BY severity, chat", err)) == NULL) {
@@ -294,20 +341,20 @@ digest_sent(sqlite3 *st, struct bt_buf *b)
 	}
 	sqlite3_bind_int64(s, 1, bt_now_ms() - 86400000);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		n++;
-		bt_buf_printf(b, " %s to %s: %d messages, %lld alerts\n",
+		bt_buf_printf(b, "%s %s to %s: %d messages, %lld alerts",
+		    n++ > 0 ? ";" : "",
 		    sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
 		    sqlite3_column_int(s, 2),
 		    (long long)sqlite3_column_int64(s, 3));
 	}
 	sqlite3_reset(s);
-	if (n == 0)
-		bt_buf_printf(b, " nothing\n");
+	bt_buf_printf(b, "%s\n", n == 0 ? " nothing" : "");
 }
 
 /*
- * The daily digest's text: what the operator reads at 04:00.  Each part
- * says so when its source is missing; `st' may be NULL.
+ * The daily digest's text: what the operator reads at 04:00 on a phone,
+ * so a line or two a part, no blank lines.  Each part says so when its
+ * source is missing; `st' may be NULL.
  */
 char *
 bt_daily_compose(sqlite3 *st)
