@@ -3,6 +3,9 @@
 PREFIX?=	/usr/local
 BINDIR?=	$(PREFIX)/bin
 MANDIR?=	$(PREFIX)/share/man
+# What bt-preflight and install-cron use on the installed host, in the
+# tree's own layout (a script finds the others next to it).
+SHAREDIR?=	$(PREFIX)/share/bt
 SYSCONFDIR?=	/etc
 DESTDIR?=
 
@@ -30,6 +33,12 @@ MAN5=		$(sort $(wildcard man/*.5))
 MAN7=		$(sort $(wildcard man/*.7))
 TESTS=		$(sort $(wildcard tests/[0-9]*.t))
 FUZZSRC=	$(sort $(wildcard tests/fuzz/fuzz-*.c))
+# Installed under SHAREDIR: the crontab templates and their renderer, the
+# dry run and the loopback test servers it runs against.
+SHARE_CRONTAB=	crontab/bt crontab/logrotate
+SHARE_SCRIPTS=	scripts/render-cron scripts/install-cron scripts/dry-run
+SHARE_TESTS=	tests/srvlib.py tests/binance_server.py tests/telegram_server.py \
+		tests/fred_server.py tests/ping_server.py tests/trader.py
 
 SANFLAGS=	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
@@ -168,6 +177,12 @@ install: all
 	install -m0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	test -z "$(MAN5)" || install -m0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(SHAREDIR)/crontab $(DESTDIR)$(SHAREDIR)/scripts \
+	    $(DESTDIR)$(SHAREDIR)/tests
+	install -m0644 $(SHARE_CRONTAB) $(DESTDIR)$(SHAREDIR)/crontab
+	install -m0755 $(SHARE_SCRIPTS) $(DESTDIR)$(SHAREDIR)/scripts
+	install -m0644 scripts/equity.gp $(DESTDIR)$(SHAREDIR)/scripts
+	install -m0644 $(SHARE_TESTS) $(DESTDIR)$(SHAREDIR)/tests
 	@# The example only: an operator's bt.conf is never written.
 	test -d $(DESTDIR)$(SYSCONFDIR)/bt || \
 	    install -d -m0755 $(DESTDIR)$(SYSCONFDIR)/bt
@@ -190,6 +205,7 @@ uninstall: FRC
 	    rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m) || exit 1; done
 	for m in $(MAN7); do \
 	    rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m) || exit 1; done
+	rm -rf $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(SYSCONFDIR)/bt/bt.conf.example
 	@d=$(DESTDIR)$(SYSCONFDIR)/bt; \
 	if [ -d "$$d" ]; then \

@@ -53,6 +53,22 @@ test_expect_success 'make install: programs 0755, man pages and the example 0644
 	test "$(ls -A "$R/etc/bt")" = bt.conf.example
 '
 
+test_expect_success 'make install: share/bt holds the crontab, its renderer and the test servers, and they work from there' '
+	S=$R/opt/bt/share/bt &&
+	for f in crontab/bt crontab/logrotate scripts/render-cron \
+	    scripts/install-cron scripts/dry-run scripts/equity.gp \
+	    tests/srvlib.py tests/binance_server.py tests/telegram_server.py \
+	    tests/fred_server.py tests/ping_server.py tests/trader.py; do
+		test -f "$S/$f" || { echo "missing $f"; exit 1; }
+	done &&
+	test "$(stat -c %a "$S/scripts/render-cron")" = 755 &&
+	mkdir from-share from-tree &&
+	"$S/scripts/install-cron" -o from-share -S /etc BINDIR=/opt/bt/bin >/dev/null &&
+	"$BT_SRC/scripts/install-cron" -o from-tree -S /etc BINDIR=/opt/bt/bin >/dev/null &&
+	cmp from-share/bt.cron from-tree/bt.cron &&
+	python3 "$S/tests/telegram_server.py" --help >/dev/null
+'
+
 test_expect_success 'install-cron refuses a BINDIR without the six programs, writing nothing' '
 	snap "$R" >before &&
 	test_expect_code 2 mk install-cron DESTDIR="$R" BT_USER=nobody 2>err &&
