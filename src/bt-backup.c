@@ -24,8 +24,9 @@
  * holds and what a good backup is: bt_catalog.c; db/LOCKED: bt_lock.c.
  *
  * Invariants of the program:
- * - A restore or rollback takes run/write.lock before anything else,
- *   its own writes to the state file included, and holds it to the end.
+ * - A restore or rollback opens the state file, then takes
+ *   run/write.lock (and with --state run/state.lock) before anything
+ *   else, and holds it to the end; so a refusal is recorded.
  * - Only a restore, a rollback or --verify runs while db/LOCKED is
  *   there; every other job exits 75 with a `locked' line.
  * - A job that starts (not -n, and due with --if-due) has a `runs' row,
@@ -199,21 +200,39 @@ parse_options(int argc, char *argv[], struct opts *o, struct bt_backups *b)
 	return 0;
 }
 
+/* The state file: read-only for a dry run; none, and events only print. */
+static void
+open_state(struct bt_backups *b)
+{
+	char err[BT_ERRLEN];
+
+	if (b->st != NULL)
+		return;
+	if (b->dry ? access(b->statepath, F_OK) == 0 &&
+	    bt_open_state(b->statepath, BT_DB_RO, &b->st, err) != 0 :
+	    bt_open_state(b->statepath, BT_DB_CREATE, &b->st, err) != 0) {
+		bt_warnx("%s", err);
+		b->st = NULL;
+	}
+}
+
 /*
- * What must hold before the job starts: a restore's run/write.lock, no
- * db/LOCKED for the other jobs, a store to work on.  0 or an exit code.
+ * What must hold before the job starts: a restore's write locks (taken
+ * with the state file open, which has its own lock, so that a refusal is
+ * recorded), no db/LOCKED for the other jobs, a store to work on.  0 or
+ * an exit code.
  */
 static int
-may_start(const struct opts *o, const struct bt_backups *b)
+may_start(const struct opts *o, struct bt_backups *b)
 {
 	char owner[256];
 	json_t *rec;
-	int rc;
 
-	if (restoring(o) && (rc = bt_restore_wlock(&o->rq)) != 0)
-		return rc;
-	if (!restoring(o) && o->mode != M_VERIFY &&
-	    bt_store_locked(owner, sizeof(owner))) {
+	if (restoring(o)) {
+		open_state(b);
+		return bt_restore_wlock(b, &o->rq);
+	}
+	if (o->mode != M_VERIFY && bt_store_locked(owner, sizeof(owner))) {
 		rec = bt_rec("locked");
 		json_object_set_new(rec, "severity", json_string("WARNING"));
 		json_object_set_new(rec, "message", json_string("db/LOCKED is "
@@ -223,25 +242,11 @@ may_start(const struct opts *o, const struct bt_backups *b)
 		return BT_EX_TEMPFAIL;
 	}
 	if (o->mode != M_VERIFY && o->mode != M_TEST && !b->dry &&
-	    !restoring(o) && access(b->store, F_OK) == -1) {
+	    access(b->store, F_OK) == -1) {
 		bt_warnx("%s: %s", b->store, strerror(errno));
 		return BT_EX_NOINPUT;
 	}
 	return 0;
-}
-
-/* The state file: read-only for a dry run; none, and events only print. */
-static void
-open_state(struct bt_backups *b)
-{
-	char err[BT_ERRLEN];
-
-	if (b->dry ? access(b->statepath, F_OK) == 0 &&
-	    bt_open_state(b->statepath, BT_DB_RO, &b->st, err) != 0 :
-	    bt_open_state(b->statepath, BT_DB_CREATE, &b->st, err) != 0) {
-		bt_warnx("%s", err);
-		b->st = NULL;
-	}
 }
 
 /*
@@ -342,7 +347,9 @@ main(int argc, char *argv[])
 	}
 
 	bt_close(b.st);
-	bt_wunlock();	/* bt_restore_wlock()'s, if taken */
+	/* bt_restore_wlock()'s, if taken */
+	bt_wunlock_file(BT_LOCK_STATE);
+	bt_wunlock();
 	free(b.store);
 	free(b.statepath);
 	free(b.bdir);
