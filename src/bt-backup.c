@@ -5,7 +5,7 @@
  * rollback).
  *
  *	bt-backup [-nqv] [-d db] [--offsite dir]
- *	bt-backup --vacuum [-qv] [-d db]
+ *	bt-backup --vacuum [--convert] [-qv] [-d db]
  *	bt-backup --verify [-qv]
  *	bt-backup --test-restore [-qv] [-d db]
  *	bt-backup --restore [-nqv] [-d db] [--state] [--force]
@@ -17,7 +17,7 @@
  * OUTPUT).
  *
  * Where each job is done: the daily backup with --offsite,
- * bt_backup_take(); --vacuum, bt_backup_vacuum(); --verify,
+ * bt_backup_take(); --vacuum and --convert, bt_backup_vacuum(); --verify,
  * bt_backup_verify(); --test-restore, bt_backup_test_restore() (all in
  * bt_backup.c); --restore and --rollback with --state and --force,
  * bt_restore_wlock() then bt_restore() (bt_restore.c).  What backups/
@@ -62,6 +62,7 @@ struct opts {
 	int		 nmodes;	/* job options given; at most one */
 	bool		 if_due;
 	bool		 verbose;
+	bool		 convert;	/* --convert, with --vacuum */
 	const char	*offsite;	/* --offsite dir */
 	struct bt_restore_req rq;	/* --rollback, --state, --force */
 };
@@ -71,7 +72,7 @@ usage(FILE *fp, int code)
 {
 	fprintf(fp,
 	    "usage: bt-backup [-nqv] [-d db] [--offsite dir] [--if-due]\n"
-	    "       bt-backup --vacuum [-qv] [-d db] [--if-due]\n"
+	    "       bt-backup --vacuum [--convert] [-qv] [-d db] [--if-due]\n"
 	    "       bt-backup --verify [-qv]\n"
 	    "       bt-backup --test-restore [-qv] [-d db] [--if-due]\n"
 	    "       bt-backup --restore [-nqv] [-d db] [--state] [--force]\n"
@@ -88,6 +89,7 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "offsite", required_argument, NULL, 'O' },
 	{ "vacuum", no_argument, NULL, 'V' },
+	{ "convert", no_argument, NULL, 'K' },
 	{ "verify", no_argument, NULL, 'C' },
 	{ "test-restore", no_argument, NULL, 'T' },
 	{ "restore", no_argument, NULL, 'R' },
@@ -132,6 +134,8 @@ opts_ok(const struct opts *o, const struct bt_backups *b)
 		return false;
 	if (o->offsite != NULL && o->mode != M_BACKUP)
 		return false;
+	if (o->convert && o->mode != M_VACUUM)
+		return false;
 	if ((o->rq.state || o->rq.force) && !restoring(o))
 		return false;
 	return !b->dry || o->mode == M_BACKUP || restoring(o);
@@ -174,6 +178,9 @@ parse_options(int argc, char *argv[], struct opts *o, struct bt_backups *b)
 			o->mode = (enum mode)(strchr(jobopts, ch) - jobopts +
 			    M_VACUUM);
 			o->nmodes++;
+			break;
+		case 'K':
+			o->convert = true;
 			break;
 		case 'S':
 			o->rq.state = true;
@@ -295,7 +302,7 @@ run_job(const struct opts *o, struct bt_backups *b)
 		rc = bt_backup_take(b, o->offsite);
 		break;
 	case M_VACUUM:
-		rc = bt_backup_vacuum(b);
+		rc = bt_backup_vacuum(b, o->convert);
 		break;
 	case M_VERIFY:
 		rc = bt_backup_verify(b);
