@@ -718,20 +718,6 @@ bt_backup_vacuum_hook(void (*fn)(int step, void *arg), void *arg)
 	between_arg = arg;
 }
 
-/* A PRAGMA's integer; -1 when it does not read. */
-static int64_t
-pragma_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* run/write.lock for one hold of the vacuum; a refusal is a lockout. */
 static int
 vac_lock(struct vac *v, char *err)
@@ -912,9 +898,9 @@ vacuum_message(const struct vac *v, int64_t gain, struct bt_buf *m)
 		    "step%s and", (long long)v->freed, (long long)v->steps,
 		    v->steps == 1 ? "" : "s");
 	else
-		bt_buf_printf(m, "VACUUM%s", v->convert ? " converted the store "
-		    "to incremental vacuum (once; later runs free pages in "
-		    "steps) and" : "");
+		bt_buf_printf(m, "VACUUM%s", v->convert ? " converted the "
+		    "store to incremental vacuum (once; later runs free pages "
+		    "in steps) and" : "");
 	bt_buf_printf(m, " reclaimed %lld bytes", (long long)gain);
 	if (!bt_now_frozen() && v->mode == AV_INCREMENTAL)
 		bt_buf_printf(m, "; writers were blocked %.3fs at most at once",
@@ -988,8 +974,8 @@ bt_backup_vacuum(struct bt_backups *x, bool convert)
 		bt_warnx("%s", err);
 		return rc;
 	}
-	v.freepages = pragma_int(v.db, "PRAGMA freelist_count");
-	v.mode = (int)pragma_int(v.db, "PRAGMA auto_vacuum");
+	v.freepages = bt_dbf_int(v.db, "PRAGMA freelist_count");
+	v.mode = (int)bt_dbf_int(v.db, "PRAGMA auto_vacuum");
 	if (v.mode < AV_NONE || v.mode > AV_INCREMENTAL)
 		v.mode = AV_NONE;
 	v.convert = convert && v.mode != AV_INCREMENTAL;

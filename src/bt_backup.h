@@ -2,8 +2,8 @@
  * bt_backup.h - bt_backup.c owns bt-backup's jobs on backups: taking the
  * daily backup (and Sunday's weekly, and the state file's), rotating
  * them, the weekly offsite copy, --verify, --test-restore, and the
- * weekly vacuum of the store (in steps once it is incremental).  Each prints its JSON lines and events and
- * returns the run's exit code.
+ * weekly vacuum of the store (in steps once it is incremental).  Each
+ * prints its JSON lines and events and returns the run's exit code.
  */
 #ifndef BT_BACKUP_H
 #define BT_BACKUP_H

@@ -5,10 +5,11 @@
  * Owns: opening a file by a file: URI (a backup immutable: SQLite then
  * takes no lock and reads no WAL, and nothing writes it again), the two
  * checks (integrity_check, quick_check), the checkpoint that truncates
- * the WAL though another connection checkpoints too, the two copies (one step of the
- * backup API from an open database, which is one read transaction, so
- * writers go on and the copy cannot restart forever on their commits
- * (ops.md 1.2); and a byte copy for files that need not open), fsync of
+ * the WAL though another connection checkpoints too, the two copies (one
+ * step of the backup API from an open database, which is one read
+ * transaction, so writers go on and the copy cannot restart forever on
+ * their commits (ops.md 1.2); and a byte copy for files that need not
+ * open), fsync of
  * a file and of its directory, the sizes and free space a copy needs,
  * and the sweep of the temporary names a killed copy leaves.
  *
@@ -308,17 +309,25 @@ bt_dbf_checkpoint(sqlite3 *db, char *err)
 }
 
 int64_t
-bt_dbf_bytes(sqlite3 *db)
+bt_dbf_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *s;
-	int64_t n = 0;
+	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT page_count*page_size FROM "
-	    "pragma_page_count, pragma_page_size", -1, &s, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
 	    sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return n;
+}
+
+int64_t
+bt_dbf_bytes(sqlite3 *db)
+{
+	int64_t n = bt_dbf_int(db, "SELECT page_count*page_size FROM "
+	    "pragma_page_count, pragma_page_size");
+
+	return n < 0 ? 0 : n;
 }
 
 /* The free bytes of the file system `dir' is on. */

@@ -35,6 +35,8 @@ int	 bt_dbf_copy_bytes(const char *src, const char *dst, int mode,
  * code (75 still busy) with err.  The caller holds the file's lock.
  */
 int	 bt_dbf_checkpoint(sqlite3 *db, char *err);
+/* The integer a static query's first row answers (a PRAGMA); -1: none. */
+int64_t	 bt_dbf_int(sqlite3 *db, const char *sql);
 int64_t	 bt_dbf_bytes(sqlite3 *db);		/* page_count * page_size */
 int64_t	 bt_dbf_free_space(const char *dir);	/* -1 when unknown */
 int64_t	 bt_dbf_size(const char *path);		/* 0 when absent */

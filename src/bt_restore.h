@@ -23,7 +23,8 @@ struct bt_restore_req {
  * up to BT_WRITE_LOCK_WAIT for each.  The caller releases them with
  * bt_wunlock_file() after bt_restore().
  */
-int	 bt_restore_wlock(struct bt_backups *b, const struct bt_restore_req *rq);
+int	 bt_restore_wlock(struct bt_backups *b,
+	    const struct bt_restore_req *rq);
 /*
  * The restore or rollback (bt-backup(1), Restore and rollback).  With
  * --state b->st may be closed and opened again.  Returns the run's exit

@@ -564,20 +564,6 @@ group_choose(void)
 
 /* ------------------------------------------------------------ vacuum */
 
-/* The integer a query of db answers; -1 when none. */
-static int64_t
-q_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* What the probe between two steps saw. */
 struct between {
 	char	 store[PATH_MAX], lock[PATH_MAX];
@@ -650,9 +636,9 @@ interleave(const char *store)
 	    SQLITE_OK)
 		die(store, sqlite3_errmsg(db));
 	for (int i = 0; i < 200; i++)
-		if (sqlite3_exec(db, "INSERT INTO keep VALUES (randomblob(3000));"
-		    "INSERT INTO drop_ VALUES (randomblob(3000))", NULL, NULL,
-		    NULL) != SQLITE_OK)
+		if (sqlite3_exec(db, "INSERT INTO keep VALUES "
+		    "(randomblob(3000)); INSERT INTO drop_ VALUES "
+		    "(randomblob(3000))", NULL, NULL, NULL) != SQLITE_OK)
 			die(store, sqlite3_errmsg(db));
 	sqlite3_close(db);
 }
@@ -760,11 +746,12 @@ group_vacuum(void)
 	check(bt_backup_vacuum(&b, true) == 0, "--convert");
 	if (sqlite3_open(b.store, &db) != SQLITE_OK)
 		die(b.store, sqlite3_errmsg(db));
-	check(q_int(db, "PRAGMA auto_vacuum") == 2, "converted: incremental");
+	check(bt_dbf_int(db, "PRAGMA auto_vacuum") == 2,
+	    "converted: incremental");
 	check(sqlite3_exec(db, "DROP TABLE drop_; CREATE TABLE w(step)", NULL,
 	    NULL, NULL) == SQLITE_OK, "drop: %s", sqlite3_errmsg(db));
-	freep = q_int(db, "PRAGMA freelist_count");
-	pages = q_int(db, "PRAGMA page_count");
+	freep = bt_dbf_int(db, "PRAGMA freelist_count");
+	pages = bt_dbf_int(db, "PRAGMA page_count");
 	check(freep >= 200, "%lld free pages, scattered", (long long)freep);
 
 	/* The probe sees a lock held, this process's own included. */
@@ -788,13 +775,16 @@ group_vacuum(void)
 	    "%d of %d", w.lock_free, w.calls);
 	check(w.wrote == w.calls, "a writer got in between steps: %d of %d",
 	    w.wrote, w.calls);
-	check(q_int(db, "SELECT count(*) FROM w") == w.calls, "its rows stay");
-	check(q_int(db, "PRAGMA freelist_count") == 0, "no free pages left");
-	check(q_int(db, "PRAGMA page_count") <= pages - freep, "%lld pages of "
-	    "%lld", (long long)q_int(db, "PRAGMA page_count"),
-	    (long long)pages);
-	check(q_int(db, "SELECT count(*) FROM keep") == 200, "the kept rows");
-	check(q_int(db, "SELECT count(*) FROM pragma_integrity_check "
+	check(bt_dbf_int(db, "SELECT count(*) FROM w") == w.calls,
+	    "its rows stay");
+	check(bt_dbf_int(db, "PRAGMA freelist_count") == 0,
+	    "no free pages left");
+	check(bt_dbf_int(db, "PRAGMA page_count") <= pages - freep,
+	    "%lld pages of %lld", (long long)bt_dbf_int(db,
+	    "PRAGMA page_count"), (long long)pages);
+	check(bt_dbf_int(db, "SELECT count(*) FROM keep") == 200,
+	    "the kept rows");
+	check(bt_dbf_int(db, "SELECT count(*) FROM pragma_integrity_check "
 	    "WHERE integrity_check <> 'ok'") == 0, "integrity_check ok");
 	sqlite3_close(db);
 
