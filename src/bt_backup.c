@@ -1,6 +1,6 @@
 /*
  * bt_backup.c - bt-backup's jobs on backups: taking, rotating, the
- * offsite copy, verifying, the restore test; and the weekly VACUUM.
+ * offsite copy, verifying, the restore test; and the weekly vacuum.
  *
  * Owns: the daily backup of the store and of the state file into
  * backups/ (one step of SQLite's backup API into a temporary name,
@@ -10,13 +10,16 @@
  * weekly offsite copy (to a directory, or through a command that gets
  * the file as $1), --verify (every backup through a restore's checks,
  * bt_catalog.c), --test-restore (the newest good backup restored into a
- * scratch file and held against the live store), and --vacuum.
+ * scratch file and held against the live store), and --vacuum (in
+ * steps on an incremental store, else VACUUM; --convert).
  *
  * Invariants: only after a copy is in place does rotation delete
  * anything, and never the copy just made; a failed copy leaves every old
  * backup as it was.  A backup is recorded before it is renamed into place
  * (bt_catalog.c).  VACUUM and its checkpoint hold run/write.lock (ops.md
- * 1.1), and only when the file system has room for a copy of the store.
+ * 1.1), and only when the file system has room for a copy of the store;
+ * each step of an incremental vacuum, and its checkpoint, holds it too,
+ * and lets it go before the next.
  * The restore test never touches the live store: it reads it.
  */
 #include <sys/stat.h>
@@ -704,7 +707,7 @@ struct vac {
 	double	 t0;		/* when the lock was taken */
 	double	 held, longest;	/* seconds the lock was held: all, once */
 	bool	 lockout;	/* the lock was not to be had */
-	bool	 wal_left;	/* another connection kept checkpointing */
+	bool	 wal_left;	/* its checkpoint stayed busy */
 };
 
 /* Tests only: called between two steps, run/write.lock free. */
@@ -743,9 +746,9 @@ vac_unlock(struct vac *v)
 }
 
 /*
- * The checkpoint that ends a vacuum, under the lock.  A WAL another
- * connection keeps checkpointing is left to it and said; the vacuum
- * itself is done.
+ * The checkpoint that ends a vacuum, under the lock.  One that stays
+ * busy (bt_dbf_checkpoint()) leaves the WAL to the next checkpoint, and
+ * is said; the vacuum itself is done.
  */
 static int
 vac_checkpoint(struct vac *v, char *err)
@@ -908,8 +911,8 @@ vacuum_message(const struct vac *v, int64_t gain, struct bt_buf *m)
 	else if (!bt_now_frozen())
 		bt_buf_printf(m, "; writers were blocked %.3fs", v->held);
 	if (v->wal_left)
-		bt_buf_printf(m, "; its WAL is left to another connection's "
-		    "checkpoint");
+		bt_buf_printf(m, "; the checkpoint stayed busy, so its WAL "
+		    "waits for the next one");
 }
 
 /* The vacuum event, or the failure; returns the run's exit code. */

@@ -269,7 +269,8 @@ bt_dbf_copy(sqlite3 *src, const char *dst, char *err)
  * makes one as soon as the WAL passes 1000 pages, as after a VACUUM.
  * Measured (scripts/bench-backup): a VACUUM's WAL, the size of the
  * store, then stays on disk, since nobody truncates it.  So it is tried
- * again until it truncates, within the busy timeout.
+ * again until it truncates, within the busy timeout (a reader of an older
+ * snapshot makes SQLite itself wait that long, the writers blocked).
  */
 int
 bt_dbf_checkpoint(sqlite3 *db, char *err)
@@ -299,9 +300,9 @@ bt_dbf_checkpoint(sqlite3 *db, char *err)
 		return bt_sqlite_ex(rc) ? bt_sqlite_ex(rc) : BT_EX_SOFTWARE;
 	}
 	if (busy) {
-		snprintf(err, BT_ERRLEN, "checkpoint: the WAL is still being "
-		    "checkpointed by another connection after %lld ms "
-		    "(SQLITE_BUSY_TIMEOUT_MS)",
+		snprintf(err, BT_ERRLEN, "checkpoint: still busy after %lld ms "
+		    "(SQLITE_BUSY_TIMEOUT_MS): another connection checkpoints "
+		    "the WAL, or reads an older snapshot",
 		    (long long)bt_conf_long("SQLITE_BUSY_TIMEOUT_MS"));
 		return BT_EX_TEMPFAIL;
 	}

@@ -30,9 +30,10 @@ int	 bt_dbf_copy(sqlite3 *src, const char *dst, char *err);
 int	 bt_dbf_copy_bytes(const char *src, const char *dst, int mode,
 	    char *err);
 /*
- * wal_checkpoint(TRUNCATE), tried again while another connection's
- * checkpoint makes it busy, up to SQLITE_BUSY_TIMEOUT_MS: 0, or an exit
- * code (75 still busy) with err.  The caller holds the file's lock.
+ * wal_checkpoint(TRUNCATE), tried again while it is busy (another
+ * connection's checkpoint, a reader of an older snapshot), up to
+ * SQLITE_BUSY_TIMEOUT_MS: 0, or an exit code (75 still busy) with err.
+ * The caller holds the file's lock.
  */
 int	 bt_dbf_checkpoint(sqlite3 *db, char *err);
 /* The integer a static query's first row answers (a PRAGMA); -1: none. */
