@@ -698,6 +698,9 @@ static const char *const av_names[] = { "none", "full", "incremental" };
 /* What a vacuum found and did, for its event. */
 struct vac {
 	sqlite3	*db;
+	const char *store;	/* its path */
+	dev_t	 dev;		/* and the file it named when opened */
+	ino_t	 ino;
 	char	 wal[PATH_MAX];
 	int	 mode;		/* auto_vacuum before: AV_* */
 	bool	 convert;	/* --convert on a store not incremental */
@@ -721,16 +724,32 @@ bt_backup_vacuum_hook(void (*fn)(int step, void *arg), void *arg)
 	between_arg = arg;
 }
 
-/* run/write.lock for one hold of the vacuum; a refusal is a lockout. */
+/*
+ * run/write.lock for one hold of the vacuum; a refusal is a lockout.  A
+ * restore may have taken the lock while it was free between two steps:
+ * when db/LOCKED is there, or another file has the store's name, the
+ * vacuum stops (75), as any writer of the store does.
+ */
 static int
 vac_lock(struct vac *v, char *err)
 {
+	struct stat sb;
 	int rc;
 
-	if ((rc = bt_wlock(err)) != 0)
-		v->lockout = true;
 	v->t0 = bt_mono();
-	return rc;
+	if ((rc = bt_wlock(err)) != 0) {
+		v->lockout = true;
+		return rc;
+	}
+	if (!bt_store_locked(NULL, 0) && stat(v->store, &sb) == 0 &&
+	    sb.st_dev == v->dev && sb.st_ino == v->ino)
+		return 0;
+	bt_wunlock();
+	snprintf(err, BT_ERRLEN, "%s: a restore or rollback owns the store "
+	    "(db/LOCKED) or has put another file in its place; the vacuum "
+	    "stops", v->store);
+	v->lockout = true;
+	return BT_EX_TEMPFAIL;
 }
 
 /* Lets it go, counting how long it was held. */
@@ -967,15 +986,22 @@ int
 bt_backup_vacuum(struct bt_backups *x, bool convert)
 {
 	struct vac v;
+	struct stat sb;
 	char err[BT_ERRLEN];
 	int rc;
 
+
 	memset(&v, 0, sizeof(v));
+	v.store = x->store;
 	snprintf(v.wal, sizeof(v.wal), "%s-wal", x->store);
 	if ((rc = bt_dbf_open(x->store, SQLITE_OPEN_READWRITE, false, &v.db,
 	    err)) != 0) {
 		bt_warnx("%s", err);
 		return rc;
+	}
+	if (stat(x->store, &sb) == 0) {
+		v.dev = sb.st_dev;
+		v.ino = sb.st_ino;
 	}
 	v.freepages = bt_dbf_int(v.db, "PRAGMA freelist_count");
 	v.mode = (int)bt_dbf_int(v.db, "PRAGMA auto_vacuum");

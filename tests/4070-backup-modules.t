@@ -60,9 +60,10 @@ test_expect_success 'an empty backups/: --verify finds no good backup, exit 1' '
 	json_has out "select(.event==\"restore\") | .severity==\"CRITICAL\""
 '
 
-test_expect_success 'the vacuum in steps: a writer gets in between them; a checkpoint of another connection is said' '
+test_expect_success 'the vacuum in steps: a writer gets in between them, a restore stops them; a checkpoint of another connection is said' '
 	group vacuum &&
-	json_has vacuum.out "select(.event==\"vacuum\" and .method==\"incremental\") | .steps > 1 and .pages_freed==.free_pages and .complete"
+	json_has vacuum.out "select(.event==\"vacuum\" and .method==\"incremental\") | .steps > 1 and .pages_freed==.free_pages and .complete" &&
+	json_has vacuum.out "select(.event==\"vacuum\") | .steps==1 and .complete==false"
 '
 
 test_expect_success 'every group clean under ASan+UBSan' '

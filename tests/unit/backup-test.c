@@ -623,6 +623,17 @@ between(int step, void *arg)
 	close(fd);
 }
 
+/* Between two steps, a restore takes the store: db/LOCKED. */
+static void
+restore_between(int step, void *arg)
+{
+	char err[BT_ERRLEN];
+
+	(void)arg;
+	if (step == 1 && bt_locked_write("restore", NULL, err) != 0)
+		die("db/LOCKED", err);
+}
+
 /* 200 rows of a page each in `drop' and `keep', their pages interleaved. */
 static void
 interleave(const char *store)
@@ -786,6 +797,24 @@ group_vacuum(void)
 	    "the kept rows");
 	check(bt_dbf_int(db, "SELECT count(*) FROM pragma_integrity_check "
 	    "WHERE integrity_check <> 'ok'") == 0, "integrity_check ok");
+
+	/* A restore between two steps stops the vacuum; the next goes on. */
+	interleave(b.store);
+	check(sqlite3_exec(db, "DROP TABLE drop_", NULL, NULL, NULL) ==
+	    SQLITE_OK, "drop: %s", sqlite3_errmsg(db));
+	freep = bt_dbf_int(db, "PRAGMA freelist_count");
+	bt_backup_vacuum_hook(restore_between, NULL);
+	check(bt_backup_vacuum(&b, false) == BT_EX_TEMPFAIL, "db/LOCKED "
+	    "between two steps: 75");
+	bt_backup_vacuum_hook(NULL, NULL);
+	check(bt_dbf_int(db, "PRAGMA freelist_count") == freep - 16,
+	    "one step done, then it stopped: %lld free of %lld",
+	    (long long)bt_dbf_int(db, "PRAGMA freelist_count"),
+	    (long long)freep);
+	check(bt_locked_remove(err) == 0, "unlock: %s", err);
+	check(bt_backup_vacuum(&b, false) == 0 &&
+	    bt_dbf_int(db, "PRAGMA freelist_count") == 0,
+	    "the next run goes on");
 	sqlite3_close(db);
 
 	vacuum_checkpoint(b.store);
