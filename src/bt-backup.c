@@ -5,7 +5,7 @@
  * rollback).
  *
  *	bt-backup [-nqv] [-d db] [--offsite dir]
- *	bt-backup --vacuum [-qv] [-d db]
+ *	bt-backup --vacuum [--convert] [-qv] [-d db]
  *	bt-backup --verify [-qv]
  *	bt-backup --test-restore [-qv] [-d db]
  *	bt-backup --restore [-nqv] [-d db] [--state] [--force]
@@ -17,15 +17,16 @@
  * OUTPUT).
  *
  * Where each job is done: the daily backup with --offsite,
- * bt_backup_take(); --vacuum, bt_backup_vacuum(); --verify,
+ * bt_backup_take(); --vacuum and --convert, bt_backup_vacuum(); --verify,
  * bt_backup_verify(); --test-restore, bt_backup_test_restore() (all in
  * bt_backup.c); --restore and --rollback with --state and --force,
  * bt_restore_wlock() then bt_restore() (bt_restore.c).  What backups/
  * holds and what a good backup is: bt_catalog.c; db/LOCKED: bt_lock.c.
  *
  * Invariants of the program:
- * - A restore or rollback takes run/write.lock before anything else,
- *   its own writes to the state file included, and holds it to the end.
+ * - A restore or rollback opens the state file, then takes
+ *   run/write.lock (and with --state run/state.lock) before anything
+ *   else, and holds it to the end; so a refusal is recorded.
  * - Only a restore, a rollback or --verify runs while db/LOCKED is
  *   there; every other job exits 75 with a `locked' line.
  * - A job that starts (not -n, and due with --if-due) has a `runs' row,
@@ -61,6 +62,7 @@ struct opts {
 	int		 nmodes;	/* job options given; at most one */
 	bool		 if_due;
 	bool		 verbose;
+	bool		 convert;	/* --convert, with --vacuum */
 	const char	*offsite;	/* --offsite dir */
 	struct bt_restore_req rq;	/* --rollback, --state, --force */
 };
@@ -70,7 +72,7 @@ usage(FILE *fp, int code)
 {
 	fprintf(fp,
 	    "usage: bt-backup [-nqv] [-d db] [--offsite dir] [--if-due]\n"
-	    "       bt-backup --vacuum [-qv] [-d db] [--if-due]\n"
+	    "       bt-backup --vacuum [--convert] [-qv] [-d db] [--if-due]\n"
 	    "       bt-backup --verify [-qv]\n"
 	    "       bt-backup --test-restore [-qv] [-d db] [--if-due]\n"
 	    "       bt-backup --restore [-nqv] [-d db] [--state] [--force]\n"
@@ -87,6 +89,7 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "offsite", required_argument, NULL, 'O' },
 	{ "vacuum", no_argument, NULL, 'V' },
+	{ "convert", no_argument, NULL, 'K' },
 	{ "verify", no_argument, NULL, 'C' },
 	{ "test-restore", no_argument, NULL, 'T' },
 	{ "restore", no_argument, NULL, 'R' },
@@ -131,6 +134,8 @@ opts_ok(const struct opts *o, const struct bt_backups *b)
 		return false;
 	if (o->offsite != NULL && o->mode != M_BACKUP)
 		return false;
+	if (o->convert && o->mode != M_VACUUM)
+		return false;
 	if ((o->rq.state || o->rq.force) && !restoring(o))
 		return false;
 	return !b->dry || o->mode == M_BACKUP || restoring(o);
@@ -174,6 +179,9 @@ parse_options(int argc, char *argv[], struct opts *o, struct bt_backups *b)
 			    M_VACUUM);
 			o->nmodes++;
 			break;
+		case 'K':
+			o->convert = true;
+			break;
 		case 'S':
 			o->rq.state = true;
 			break;
@@ -199,21 +207,39 @@ parse_options(int argc, char *argv[], struct opts *o, struct bt_backups *b)
 	return 0;
 }
 
+/* The state file: read-only for a dry run; none, and events only print. */
+static void
+open_state(struct bt_backups *b)
+{
+	char err[BT_ERRLEN];
+
+	if (b->st != NULL)
+		return;
+	if (b->dry ? access(b->statepath, F_OK) == 0 &&
+	    bt_open_state(b->statepath, BT_DB_RO, &b->st, err) != 0 :
+	    bt_open_state(b->statepath, BT_DB_CREATE, &b->st, err) != 0) {
+		bt_warnx("%s", err);
+		b->st = NULL;
+	}
+}
+
 /*
- * What must hold before the job starts: a restore's run/write.lock, no
- * db/LOCKED for the other jobs, a store to work on.  0 or an exit code.
+ * What must hold before the job starts: a restore's write locks (taken
+ * with the state file open, which has its own lock, so that a refusal is
+ * recorded), no db/LOCKED for the other jobs, a store to work on.  0 or
+ * an exit code.
  */
 static int
-may_start(const struct opts *o, const struct bt_backups *b)
+may_start(const struct opts *o, struct bt_backups *b)
 {
 	char owner[256];
 	json_t *rec;
-	int rc;
 
-	if (restoring(o) && (rc = bt_restore_wlock(&o->rq)) != 0)
-		return rc;
-	if (!restoring(o) && o->mode != M_VERIFY &&
-	    bt_store_locked(owner, sizeof(owner))) {
+	if (restoring(o)) {
+		open_state(b);
+		return bt_restore_wlock(b, &o->rq);
+	}
+	if (o->mode != M_VERIFY && bt_store_locked(owner, sizeof(owner))) {
 		rec = bt_rec("locked");
 		json_object_set_new(rec, "severity", json_string("WARNING"));
 		json_object_set_new(rec, "message", json_string("db/LOCKED is "
@@ -223,25 +249,11 @@ may_start(const struct opts *o, const struct bt_backups *b)
 		return BT_EX_TEMPFAIL;
 	}
 	if (o->mode != M_VERIFY && o->mode != M_TEST && !b->dry &&
-	    !restoring(o) && access(b->store, F_OK) == -1) {
+	    access(b->store, F_OK) == -1) {
 		bt_warnx("%s: %s", b->store, strerror(errno));
 		return BT_EX_NOINPUT;
 	}
 	return 0;
-}
-
-/* The state file: read-only for a dry run; none, and events only print. */
-static void
-open_state(struct bt_backups *b)
-{
-	char err[BT_ERRLEN];
-
-	if (b->dry ? access(b->statepath, F_OK) == 0 &&
-	    bt_open_state(b->statepath, BT_DB_RO, &b->st, err) != 0 :
-	    bt_open_state(b->statepath, BT_DB_CREATE, &b->st, err) != 0) {
-		bt_warnx("%s", err);
-		b->st = NULL;
-	}
 }
 
 /*
@@ -290,7 +302,7 @@ run_job(const struct opts *o, struct bt_backups *b)
 		rc = bt_backup_take(b, o->offsite);
 		break;
 	case M_VACUUM:
-		rc = bt_backup_vacuum(b);
+		rc = bt_backup_vacuum(b, o->convert);
 		break;
 	case M_VERIFY:
 		rc = bt_backup_verify(b);
@@ -342,7 +354,9 @@ main(int argc, char *argv[])
 	}
 
 	bt_close(b.st);
-	bt_wunlock();	/* bt_restore_wlock()'s, if taken */
+	/* bt_restore_wlock()'s, if taken */
+	bt_wunlock_file(BT_LOCK_STATE);
+	bt_wunlock();
 	free(b.store);
 	free(b.statepath);
 	free(b.bdir);

@@ -1,6 +1,6 @@
 /*
  * bt_backup.c - bt-backup's jobs on backups: taking, rotating, the
- * offsite copy, verifying, the restore test; and the weekly VACUUM.
+ * offsite copy, verifying, the restore test; and the weekly vacuum.
  *
  * Owns: the daily backup of the store and of the state file into
  * backups/ (one step of SQLite's backup API into a temporary name,
@@ -10,13 +10,16 @@
  * weekly offsite copy (to a directory, or through a command that gets
  * the file as $1), --verify (every backup through a restore's checks,
  * bt_catalog.c), --test-restore (the newest good backup restored into a
- * scratch file and held against the live store), and --vacuum.
+ * scratch file and held against the live store), and --vacuum (in
+ * steps on an incremental store, else VACUUM; --convert).
  *
  * Invariants: only after a copy is in place does rotation delete
  * anything, and never the copy just made; a failed copy leaves every old
  * backup as it was.  A backup is recorded before it is renamed into place
  * (bt_catalog.c).  VACUUM and its checkpoint hold run/write.lock (ops.md
- * 1.1), and only when the file system has room for a copy of the store.
+ * 1.1), and only when the file system has room for a copy of the store;
+ * each step of an incremental vacuum, and its checkpoint, holds it too,
+ * and lets it go before the next.
  * The restore test never touches the live store: it reads it.
  */
 #include <sys/stat.h>
@@ -673,69 +676,347 @@ bt_backup_test_restore(struct bt_backups *x)
 
 /* ------------------------------------------------------------- vacuum */
 
-int
-bt_backup_vacuum(struct bt_backups *x)
+/*
+ * The weekly compaction.  A store whose auto_vacuum is INCREMENTAL gives
+ * its free pages back in steps: each a transaction of its own under
+ * run/write.lock that frees at most BT_VACUUM_STEP_PAGES pages with
+ * PRAGMA incremental_vacuum; between two steps the lock is free for
+ * BT_VACUUM_PAUSE_MS, long enough for a bt writer's next try (bt_lock.c
+ * polls at most every 64 ms) and for a trader blocked in flock(2), so a
+ * writer waits one step at most; a checkpoint (TRUNCATE) under the lock
+ * ends it.  Any other store gets VACUUM, which rewrites the whole file
+ * while writers wait; with --convert that VACUUM is the one-time switch
+ * to INCREMENTAL, which SQLite makes only through a VACUUM.  Incremental
+ * vacuum frees pages; it does not repack half-empty ones as VACUUM does
+ * (bt-backup(1), Vacuum, says what that costs).
+ */
+
+enum { AV_NONE, AV_FULL, AV_INCREMENTAL };	/* PRAGMA auto_vacuum */
+
+static const char *const av_names[] = { "none", "full", "incremental" };
+
+/* What a vacuum found and did, for its event. */
+struct vac {
+	sqlite3	*db;
+	const char *store;	/* its path */
+	dev_t	 dev;		/* and the file it named when opened */
+	ino_t	 ino;
+	char	 wal[PATH_MAX];
+	int	 mode;		/* auto_vacuum before: AV_* */
+	bool	 convert;	/* --convert on a store not incremental */
+	int64_t	 before;	/* bytes of the file and its WAL */
+	int64_t	 freepages;	/* the freelist before */
+	int64_t	 steps, freed;	/* incremental: steps done, pages freed */
+	double	 t0;		/* when the lock was taken */
+	double	 held, longest;	/* seconds the lock was held: all, once */
+	bool	 lockout;	/* the lock was not to be had */
+	bool	 wal_left;	/* its checkpoint stayed busy */
+};
+
+/* Tests only: called between two steps, run/write.lock free. */
+static void	(*between_fn)(int, void *);
+static void	*between_arg;
+
+void
+bt_backup_vacuum_hook(void (*fn)(int step, void *arg), void *arg)
 {
-	sqlite3 *db;
-	char err[BT_ERRLEN], dir[PATH_MAX], wal[PATH_MAX];
-	int64_t before, after, need, have, freepages = 0;
-	double t0, blocked;
-	sqlite3_stmt *st;
-	json_t *rec;
+	between_fn = fn;
+	between_arg = arg;
+}
+
+/*
+ * run/write.lock for one hold of the vacuum; a refusal is a lockout.  A
+ * restore may have taken the lock while it was free between two steps:
+ * when db/LOCKED is there, or another file has the store's name, the
+ * vacuum stops (75), as any writer of the store does.
+ */
+static int
+vac_lock(struct vac *v, char *err)
+{
+	struct stat sb;
 	int rc;
 
-	snprintf(wal, sizeof(wal), "%s-wal", x->store);
+	v->t0 = bt_mono();
+	if ((rc = bt_wlock(err)) != 0) {
+		v->lockout = true;
+		return rc;
+	}
+	if (!bt_store_locked(NULL, 0) && stat(v->store, &sb) == 0 &&
+	    sb.st_dev == v->dev && sb.st_ino == v->ino)
+		return 0;
+	bt_wunlock();
+	snprintf(err, BT_ERRLEN, "%s: a restore or rollback owns the store "
+	    "(db/LOCKED) or has put another file in its place; the vacuum "
+	    "stops", v->store);
+	v->lockout = true;
+	return BT_EX_TEMPFAIL;
+}
+
+/* Lets it go, counting how long it was held. */
+static void
+vac_unlock(struct vac *v)
+{
+	double held = bt_mono() - v->t0;
+
+	bt_wunlock();
+	v->held += held;
+	if (held > v->longest)
+		v->longest = held;
+}
+
+/*
+ * The checkpoint that ends a vacuum, under the lock.  One that stays
+ * busy (bt_dbf_checkpoint()) leaves the WAL to the next checkpoint, and
+ * is said; the vacuum itself is done.
+ */
+static int
+vac_checkpoint(struct vac *v, char *err)
+{
+	int rc;
+
+	if ((rc = bt_dbf_checkpoint(v->db, err)) != BT_EX_TEMPFAIL)
+		return rc;
+	bt_warnx("%s", err);
+	v->wal_left = true;
+	return 0;
+}
+
+/* VACUUM rewrites every page through the WAL: room for a copy, or 74. */
+static int
+vacuum_room(struct bt_backups *x, struct vac *v)
+{
+	char dir[PATH_MAX];
+	int64_t need, have;
+
 	bt_dbf_split(x->store, dir, sizeof(dir));
-	if ((rc = bt_dbf_open(x->store, SQLITE_OPEN_READWRITE, false, &db,
+	need = bt_dbf_bytes(v->db) + bt_dbf_bytes(v->db) / 10;
+	if ((have = bt_dbf_free_space(dir)) < 0 || have >= need)
+		return 0;
+	bt_event(x->st, "CRITICAL", "vacuum_failed", NULL, NULL,
+	    json_pack("{s:I, s:I}", "free", (json_int_t)have, "needed",
+	    (json_int_t)need), "VACUUM refused: %s has %lld bytes free, the "
+	    "copy needs %lld", dir, (long long)have, (long long)need);
+	return BT_EX_IOERR;
+}
+
+/* VACUUM and its checkpoint in one hold; --convert switches first. */
+static int
+vacuum_full(struct vac *v, char *err)
+{
+	int rc;
+
+	if ((rc = vac_lock(v, err)) != 0)
+		return rc;
+	if (v->convert)
+		rc = bt_exec(v->db, "PRAGMA auto_vacuum=INCREMENTAL", err);
+	if (rc == 0)
+		rc = bt_exec(v->db, "VACUUM", err);
+	if (rc == 0)
+		rc = vac_checkpoint(v, err);
+	vac_unlock(v);
+	return rc;
+}
+
+/*
+ * One step: at most n pages off the freelist and the end of the file,
+ * in a transaction of its own under the lock.  Each row of the pragma is
+ * a page freed; resetting it ends the step and keeps them.
+ */
+static int
+vacuum_step(struct vac *v, sqlite3_stmt *iv, int64_t n, int64_t *freed,
+    char *err)
+{
+	int rc, step = SQLITE_DONE;
+
+	*freed = 0;
+	if ((rc = vac_lock(v, err)) != 0)
+		return rc;
+	if ((rc = bt_begin(v->db, err)) == 0) {
+		while (*freed < n && (step = sqlite3_step(iv)) == SQLITE_ROW)
+			(*freed)++;
+		sqlite3_reset(iv);
+		if (step != SQLITE_ROW && step != SQLITE_DONE) {
+			snprintf(err, BT_ERRLEN, "incremental_vacuum: %s",
+			    bt_db_errmsg(v->db));
+			rc = bt_sqlite_ex(step) ? bt_sqlite_ex(step) :
+			    BT_EX_SOFTWARE;
+			bt_rollback(v->db);
+		} else
+			rc = bt_commit(v->db, err);
+	}
+	vac_unlock(v);
+	return rc;
+}
+
+/*
+ * The freelist given back in steps, the lock free between them, until
+ * it is empty or what it held at the start is freed (a writer freeing
+ * pages meanwhile cannot keep it going); then the checkpoint.
+ */
+static int
+vacuum_steps(struct vac *v, char *err)
+{
+	int64_t n = bt_conf_long("BT_VACUUM_STEP_PAGES"), freed;
+	double pause = bt_conf_double("BT_VACUUM_PAUSE_MS") / 1000;
+	sqlite3_stmt *iv;
+	int rc;
+
+	if (sqlite3_prepare_v2(v->db, "PRAGMA incremental_vacuum", -1, &iv,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(v->db));
+		return BT_EX_SOFTWARE;
+	}
+	while ((rc = vacuum_step(v, iv, n, &freed, err)) == 0) {
+		v->steps++;
+		v->freed += freed;
+		if (freed < n || v->freed >= v->freepages)
+			break;
+		if (between_fn != NULL)
+			between_fn((int)v->steps, between_arg);
+		bt_sleep(pause);
+	}
+	sqlite3_finalize(iv);
+	if (rc != 0 || (rc = vac_lock(v, err)) != 0)
+		return rc;
+	rc = vac_checkpoint(v, err);
+	vac_unlock(v);
+	return rc;
+}
+
+/*
+ * A store left as it was, not incremental: its weekly VACUUM blocks
+ * writers.  Said once (an INFO event, remembered in the state file's
+ * kv), not every week.
+ */
+static void
+say_not_incremental(struct bt_backups *x, const struct vac *v)
+{
+	static const char key[] = "backup.vacuum.not_incremental_said";
+	char err[BT_ERRLEN], *val = NULL;
+
+	if (x->st == NULL || bt_kv_get(x->st, key, &val, err) != 0 ||
+	    val != NULL) {
+		free(val);
+		return;
+	}
+	bt_event(x->st, "INFO", "vacuum_not_incremental", NULL, NULL,
+	    json_pack("{s:s}", "auto_vacuum", av_names[v->mode]), "the store "
+	    "is not incremental (auto_vacuum %s), so --vacuum runs VACUUM, "
+	    "which blocks writers, the live trader among them, while it "
+	    "rewrites the file; bt-backup --vacuum --convert makes it "
+	    "incremental once (one more such VACUUM), and every later "
+	    "--vacuum frees pages in short steps (bt-backup(1), Vacuum)",
+	    av_names[v->mode]);
+	if (bt_kv_set(x->st, key, "1", err) != 0)
+		bt_warnx("%s", err);
+}
+
+/* The message of the vacuum event: what it did, reclaimed, blocked. */
+static void
+vacuum_message(const struct vac *v, int64_t gain, struct bt_buf *m)
+{
+	if (v->mode == AV_INCREMENTAL)
+		bt_buf_printf(m, "incremental vacuum freed %lld pages in %lld "
+		    "step%s and", (long long)v->freed, (long long)v->steps,
+		    v->steps == 1 ? "" : "s");
+	else
+		bt_buf_printf(m, "VACUUM%s", v->convert ? " converted the "
+		    "store to incremental vacuum (once; later runs free pages "
+		    "in steps) and" : "");
+	bt_buf_printf(m, " reclaimed %lld bytes", (long long)gain);
+	if (!bt_now_frozen() && v->mode == AV_INCREMENTAL)
+		bt_buf_printf(m, "; writers were blocked %.3fs at most at once",
+		    v->longest);
+	else if (!bt_now_frozen())
+		bt_buf_printf(m, "; writers were blocked %.3fs", v->held);
+	if (v->wal_left)
+		bt_buf_printf(m, "; the checkpoint stayed busy, so its WAL "
+		    "waits for the next one");
+}
+
+/* The vacuum event, or the failure; returns the run's exit code. */
+static int
+vacuum_report(struct bt_backups *x, const struct vac *v, int rc,
+    const char *err)
+{
+	bool steps = v->mode == AV_INCREMENTAL;
+	int64_t after, gain;
+	struct bt_buf m = { 0 };
+	json_t *rec;
+
+	if (rc != 0 && !(v->lockout && v->steps > 0)) {
+		if (v->lockout)
+			bt_warnx("%s", err);
+		else
+			bt_event(x->st, "CRITICAL", "vacuum_failed", NULL,
+			    NULL, NULL, "%s of %s failed%s: %s", steps ?
+			    "incremental vacuum" : "VACUUM", x->store,
+			    v->steps > 0 ? " (the pages freed before stay "
+			    "freed)" : "", err);
+		return rc;
+	}
+	if (rc != 0)
+		bt_warnx("%s; the %lld pages freed so far stay freed, and the "
+		    "next run goes on", err, (long long)v->freed);
+	after = bt_dbf_size(x->store) + bt_dbf_size(v->wal);
+	gain = v->before - after;
+	rec = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:b, s:b}",
+	    "bytes_before", (json_int_t)v->before, "bytes_after",
+	    (json_int_t)after, "reclaimed", (json_int_t)gain, "wal_bytes",
+	    (json_int_t)bt_dbf_size(v->wal), "free_pages",
+	    (json_int_t)v->freepages, "method", steps ? "incremental" :
+	    "vacuum", "auto_vacuum", av_names[steps || v->convert ?
+	    AV_INCREMENTAL : v->mode], "converted", v->convert, "complete",
+	    rc == 0);
+	if (steps) {
+		json_object_set_new(rec, "steps", json_integer(v->steps));
+		json_object_set_new(rec, "pages_freed", json_integer(v->freed));
+		bt_rec_dur(rec, "longest_hold_seconds", v->longest);
+	}
+	bt_rec_dur(rec, "writers_blocked_seconds", v->held);
+	vacuum_message(v, gain, &m);
+	bt_event(x->st, "INFO", "vacuum", NULL, NULL, rec, "%s", m.p);
+	bt_buf_free(&m);
+	if (!steps && !v->convert)
+		say_not_incremental(x, v);
+	return rc;
+}
+
+int
+bt_backup_vacuum(struct bt_backups *x, bool convert)
+{
+	struct vac v;
+	struct stat sb;
+	char err[BT_ERRLEN];
+	int rc;
+
+
+	memset(&v, 0, sizeof(v));
+	v.store = x->store;
+	snprintf(v.wal, sizeof(v.wal), "%s-wal", x->store);
+	if ((rc = bt_dbf_open(x->store, SQLITE_OPEN_READWRITE, false, &v.db,
 	    err)) != 0) {
 		bt_warnx("%s", err);
 		return rc;
 	}
-	if (sqlite3_prepare_v2(db, "PRAGMA freelist_count", -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		freepages = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	before = bt_dbf_size(x->store) + bt_dbf_size(wal);
-	/* VACUUM rewrites every page through the WAL: room for a copy. */
-	need = bt_dbf_bytes(db) + bt_dbf_bytes(db) / 10;
-	if ((have = bt_dbf_free_space(dir)) >= 0 && have < need) {
-		bt_event(x->st, "CRITICAL", "vacuum_failed", NULL, NULL,
-		    json_pack("{s:I, s:I}", "free", (json_int_t)have, "needed",
-		    (json_int_t)need), "VACUUM refused: %s has %lld bytes free, "
-		    "the copy needs %lld", dir, (long long)have,
-		    (long long)need);
-		sqlite3_close(db);
-		return BT_EX_IOERR;
+	if (stat(x->store, &sb) == 0) {
+		v.dev = sb.st_dev;
+		v.ino = sb.st_ino;
 	}
-	if ((rc = bt_wlock(err)) != 0) {
-		bt_warnx("%s", err);
-		sqlite3_close(db);
+	v.freepages = bt_dbf_int(v.db, "PRAGMA freelist_count");
+	v.mode = (int)bt_dbf_int(v.db, "PRAGMA auto_vacuum");
+	if (v.mode < AV_NONE || v.mode > AV_INCREMENTAL)
+		v.mode = AV_NONE;
+	v.convert = convert && v.mode != AV_INCREMENTAL;
+	v.before = bt_dbf_size(x->store) + bt_dbf_size(v.wal);
+	if (v.mode == AV_INCREMENTAL)
+		rc = vacuum_steps(&v, err);
+	else if ((rc = vacuum_room(x, &v)) == 0)
+		rc = vacuum_full(&v, err);
+	else {
+		sqlite3_close(v.db);
 		return rc;
 	}
-	t0 = bt_mono();
-	rc = bt_exec(db, "VACUUM", err);
-	if (rc == 0)
-		rc = bt_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", err);
-	blocked = bt_mono() - t0;
-	bt_wunlock();
-	sqlite3_close(db);
-	if (rc != 0) {
-		bt_event(x->st, "CRITICAL", "vacuum_failed", NULL, NULL, NULL,
-		    "VACUUM of %s failed: %s", x->store, err);
-		return rc;
-	}
-	after = bt_dbf_size(x->store) + bt_dbf_size(wal);
-	rec = json_pack("{s:I, s:I, s:I, s:I}", "bytes_before",
-	    (json_int_t)before, "bytes_after", (json_int_t)after,
-	    "reclaimed", (json_int_t)(before - after), "free_pages",
-	    (json_int_t)freepages);
-	bt_rec_dur(rec, "writers_blocked_seconds", blocked);
-	if (bt_now_frozen())
-		bt_event(x->st, "INFO", "vacuum", NULL, NULL, rec,
-		    "VACUUM reclaimed %lld bytes", (long long)(before - after));
-	else
-		bt_event(x->st, "INFO", "vacuum", NULL, NULL, rec,
-		    "VACUUM reclaimed %lld bytes; writers were blocked %.3fs",
-		    (long long)(before - after), blocked);
-	return 0;
+	sqlite3_close(v.db);
+	return vacuum_report(x, &v, rc, err);
 }

@@ -266,7 +266,7 @@ static int
 facts_differ(const struct bt_facts *rec, const struct bt_facts *got, char *why,
     size_t len)
 {
-	char a[32], b[32];
+	char a[32], b[32], c[32], d[32];	/* four times: four buffers */
 
 	if (rec->bytes != got->bytes)
 		snprintf(why, len, "%lld bytes, recorded %lld",
@@ -284,8 +284,8 @@ facts_differ(const struct bt_facts *rec, const struct bt_facts *got, char *why,
 		snprintf(why, len, "candles from %s to %s, recorded %s to %s",
 		    got->first < 0 ? "none" : bt_fmt_time(got->first, a),
 		    got->last < 0 ? "none" : bt_fmt_time(got->last, b),
-		    rec->first < 0 ? "none" : bt_fmt_time(rec->first, a),
-		    rec->last < 0 ? "none" : bt_fmt_time(rec->last, b));
+		    rec->first < 0 ? "none" : bt_fmt_time(rec->first, c),
+		    rec->last < 0 ? "none" : bt_fmt_time(rec->last, d));
 	else
 		return 0;
 	return 1;

@@ -251,6 +251,12 @@ static struct key keys[] = {
 	    "the sqlite3 shell used for salvage"),
 	KEY("BT_RESTORE_KEEP_DAMAGED", K_INT, "2", 1, 1000, B,
 	    "damaged copies a restore keeps; older ones go after a restore"),
+	KEY("BT_VACUUM_STEP_PAGES", K_INT, "256", 1, 1000000, B,
+	    "pages one step of an incremental --vacuum frees, in its own "
+	    "transaction"),
+	KEY("BT_VACUUM_PAUSE_MS", K_NUM, "100", 0, 60000, B,
+	    "ms between two steps of an incremental --vacuum, the write lock "
+	    "free"),
 	SECTION("How bt sees the live trader",
 	"BT_TRADER_PIDFILE", K_PATH, "", 0, 0, B | W,
 	    "the live trader's pid file"),

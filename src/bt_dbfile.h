@@ -2,8 +2,9 @@
  * bt_dbfile.h - bt_dbfile.c owns SQLite files handled whole, as a backup
  * and a restore handle them: opened by path (immutable when the file is a
  * backup, never written again), checked (integrity_check, quick_check),
- * copied in one step of the backup API or byte for byte, fsynced,
- * measured, and the temporary names a killed copy leaves swept.
+ * checkpointed to the end, copied in one step of the backup API or byte
+ * for byte, fsynced, measured, and the temporary names a killed copy
+ * leaves swept.
  */
 #ifndef BT_DBFILE_H
 #define BT_DBFILE_H
@@ -28,6 +29,15 @@ int	 bt_dbf_copy(sqlite3 *src, const char *dst, char *err);
 /* src's bytes to a new dst through dst.tmp, fsynced; never replaces. */
 int	 bt_dbf_copy_bytes(const char *src, const char *dst, int mode,
 	    char *err);
+/*
+ * wal_checkpoint(TRUNCATE), tried again while it is busy (another
+ * connection's checkpoint, a reader of an older snapshot), up to
+ * SQLITE_BUSY_TIMEOUT_MS: 0, or an exit code (75 still busy) with err.
+ * The caller holds the file's lock.
+ */
+int	 bt_dbf_checkpoint(sqlite3 *db, char *err);
+/* The integer a static query's first row answers (a PRAGMA); -1: none. */
+int64_t	 bt_dbf_int(sqlite3 *db, const char *sql);
 int64_t	 bt_dbf_bytes(sqlite3 *db);		/* page_count * page_size */
 int64_t	 bt_dbf_free_space(const char *dir);	/* -1 when unknown */
 int64_t	 bt_dbf_size(const char *path);		/* 0 when absent */

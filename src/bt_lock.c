@@ -135,10 +135,13 @@ spent(struct wlock *w, double budget, char *err)
 	return BT_EX_TEMPFAIL;
 }
 
-int
-bt_wlock_file(int which, char *err)
+/*
+ * Takes w, waiting within the run's budget unless `now': then a lock
+ * another writer holds fails at once, and the budget is left as it was.
+ */
+static int
+wlock_take(struct wlock *w, bool now, char *err)
 {
-	struct wlock *w = &wlocks[which == BT_LOCK_STATE];
 	double start, budget, nap = 0.002;
 	int rc;
 
@@ -157,6 +160,12 @@ bt_wlock_file(int which, char *err)
 			w->depth--;
 			return BT_EX_IOERR;
 		}
+		if (now && errno == EWOULDBLOCK) {
+			snprintf(err, BT_ERRLEN, "%s is held by another "
+			    "writer", w->rel);
+			w->depth--;
+			return BT_EX_TEMPFAIL;
+		}
 		if (w->waited + (bt_mono() - start) >= budget) {
 			w->waited += bt_mono() - start;
 			w->depth--;
@@ -168,6 +177,18 @@ bt_wlock_file(int which, char *err)
 	}
 	w->waited += bt_mono() - start;
 	return 0;
+}
+
+int
+bt_wlock_file(int which, char *err)
+{
+	return wlock_take(&wlocks[which == BT_LOCK_STATE], false, err);
+}
+
+int
+bt_wlock_now(int which, char *err)
+{
+	return wlock_take(&wlocks[which == BT_LOCK_STATE], true, err);
 }
 
 void

@@ -22,6 +22,8 @@ char	*bt_state_path(void);
  */
 enum { BT_LOCK_STORE = 0, BT_LOCK_STATE = 1 };
 int	 bt_wlock_file(int which, char *err);
+/* The same, but only if no other writer holds it now: else 75 at once. */
+int	 bt_wlock_now(int which, char *err);
 void	 bt_wunlock_file(int which);
 int	 bt_wlock(char *err);
 void	 bt_wunlock(void);

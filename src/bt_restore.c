@@ -18,7 +18,9 @@
  * for bt-validate and the gap records of what to re-fetch.
  *
  * Invariants: the caller holds run/write.lock from before anything is
- * read to the end (bt_restore_wlock()); db/LOCKED is there from before
+ * read to the end, and with --state run/state.lock, under which the
+ * state file is checkpointed, kept aside and replaced
+ * (bt_restore_wlock()); db/LOCKED is there from before
  * the store is touched until integrity_check has passed on the result,
  * and stays when anything fails; a damaged file is kept, never deleted,
  * except by the rotation of recorded copies after a restore succeeded;
@@ -209,7 +211,8 @@ move_aside(const char *path, const char *aside, char *err)
  * Restores backup `from' into the live file `live': through the backup
  * API into the open file when it opens, else (a destroyed header) by
  * moving it and its -wal and -shm aside and renaming a fresh copy into
- * place.  The caller holds run/write.lock and db/LOCKED.
+ * place.  The caller holds the file's write lock: run/write.lock (and
+ * db/LOCKED) for the store, run/state.lock for the state file.
  */
 static int
 restore_file(const char *from, const char *live, const char *aside,
@@ -986,19 +989,29 @@ store_opens(const char *path)
 	return opens;
 }
 
+/* A live file and its -wal copied to dst (and dst-wal), or an error. */
+static int
+copy_with_wal(const char *src, const char *dst, int mode, char *err)
+{
+	char wal[PATH_MAX], dwal[PATH_MAX];
+	int rc;
+
+	if ((rc = bt_dbf_copy_bytes(src, dst, mode, err)) != 0)
+		return rc;
+	snprintf(wal, sizeof(wal), "%s-wal", src);
+	snprintf(dwal, sizeof(dwal), "%s-wal", dst);
+	if (access(wal, F_OK) == 0)
+		return bt_dbf_copy_bytes(wal, dwal, mode, err);
+	return 0;
+}
+
 /* The store and its -wal copied to r->aside: a whole copy, or an error. */
 static int
 copy_aside(struct run *r)
 {
-	char wal[PATH_MAX], awal[PATH_MAX];
 	int rc;
 
-	if ((rc = bt_dbf_copy_bytes(r->x->store, r->aside, 0640, r->err)) != 0)
-		return rc;
-	snprintf(wal, sizeof(wal), "%s-wal", r->x->store);
-	snprintf(awal, sizeof(awal), "%s-wal", r->aside);
-	if (access(wal, F_OK) == 0 &&
-	    (rc = bt_dbf_copy_bytes(wal, awal, 0640, r->err)) != 0)
+	if ((rc = copy_with_wal(r->x->store, r->aside, 0640, r->err)) != 0)
 		return rc;
 	r->copied = true;
 	return 0;
@@ -1083,7 +1096,11 @@ failed(struct run *r, int rc)
 	return rc;
 }
 
-/* 10. The state file, only when asked (--state). */
+/*
+ * 10. The state file, only when asked (--state): under run/state.lock,
+ * which bt_restore_wlock() took and holds (this only nests), so no bt
+ * run writes it from the choice of its backup to its replacement.
+ */
 static void
 restore_state_file(struct run *r)
 {
@@ -1103,16 +1120,25 @@ restore_state_file(struct run *r)
 		bt_warnx("--state: no good state backup");
 		return;
 	}
+	if (bt_wlock_file(BT_LOCK_STATE, err) != 0) {
+		bt_warnx("state file not restored: %s", err);
+		return;
+	}
+	/* Its WAL into the file first: the copy kept is then whole. */
+	if (x->st != NULL && bt_exec(x->st, "PRAGMA wal_checkpoint(TRUNCATE)",
+	    err) != 0)
+		bt_warnx("state file: %s", err);
 	bt_close(x->st);
 	x->st = NULL;
 	aside_name(x->statepath, "before-restore", salv, sizeof(salv));
-	if (bt_dbf_copy_bytes(x->statepath, salv, 0600, err) != 0 ||
+	if (copy_with_wal(x->statepath, salv, 0600, err) != 0 ||
 	    restore_file(sc.b.path, x->statepath, salv, true, &m2, err) != 0)
 		bt_warnx("state file not restored: %s", err);
 	if (bt_open_state(x->statepath, BT_DB_CREATE, &x->st, err) != 0) {
 		bt_warnx("%s", err);
 		x->st = NULL;
 	}
+	bt_wunlock_file(BT_LOCK_STATE);
 }
 
 /* 11. What is lost, and what can be salvaged from it. */
@@ -1306,32 +1332,52 @@ bt_restore(struct bt_backups *x, const struct bt_restore_req *rq)
 	return rc;
 }
 
-/* ------------------------------------------------------ the write lock */
+/* ----------------------------------------------------- the write locks */
+
+/* One lock of a restore: at once (75 while held), or --force waits. */
+static int
+restore_lock(int which, const struct bt_restore_req *rq, char *err)
+{
+	return rq->force ? bt_wlock_file(which, err) : bt_wlock_now(which,
+	    err);
+}
 
 /*
- * A restore or rollback takes run/write.lock before anything else, the
- * state file's writes included, and holds it to the end.  Without
- * --force it refuses at once (75) while a writer holds it, as -n does;
- * with --force it waits up to BT_WRITE_LOCK_WAIT.
+ * A restore or rollback takes run/write.lock before anything else, and
+ * with --state run/state.lock after it, and holds them to the end.
+ * Without --force it refuses at once (75) while a writer holds either,
+ * as -n does; with --force it waits up to BT_WRITE_LOCK_WAIT for each.
  */
 int
-bt_restore_wlock(const struct bt_restore_req *rq)
+bt_restore_wlock(struct bt_backups *x, const struct bt_restore_req *rq)
 {
+	const char *op = rq->rollback ? "rollback" : "restore";
 	char err[BT_ERRLEN];
 	int rc;
 
-	if (!rq->force && bt_conf_set("BT_WRITE_LOCK_WAIT", "0", err) != 0) {
-		bt_warnx("%s", err);
-		return BT_EX_SOFTWARE;
+	if ((rc = restore_lock(BT_LOCK_STORE, rq, err)) != 0) {
+		bt_warnx("%s%s", err, rq->force || rc != BT_EX_TEMPFAIL ? "" :
+		    "; a writer is writing: try again (or --force waits for "
+		    "it)");
+		if (rc == BT_EX_TEMPFAIL)
+			/* Recorded: the state file has a lock of its own. */
+			bt_event(bt_bk_events(x), "WARNING", "restore_refused",
+			    NULL, NULL, json_pack("{s:s}", "lock",
+			    "run/write.lock"), "%s refused: run/write.lock is "
+			    "held by a writer; the store is untouched", op);
+		return rc;
 	}
-	if ((rc = bt_wlock(err)) == 0)
+	if (!rq->state || (rc = restore_lock(BT_LOCK_STATE, rq, err)) == 0)
 		return 0;
 	bt_warnx("%s%s", err, rq->force || rc != BT_EX_TEMPFAIL ? "" :
-	    "; a writer is writing: try again (or --force waits for it)");
+	    "; a bt run is writing the state file: try again (or --force "
+	    "waits for it)");
 	if (rc == BT_EX_TEMPFAIL)
-		/* Printed only: the state file is written under that lock. */
-		bt_event(NULL, "WARNING", "restore_refused", NULL, NULL, NULL,
-		    "%s refused: run/write.lock is held by a writer; the store "
-		    "is untouched", rq->rollback ? "rollback" : "restore");
+		/* Printed only: the lock it would be recorded under is held. */
+		bt_event(NULL, "WARNING", "restore_refused", NULL, NULL,
+		    json_pack("{s:s}", "lock", "run/state.lock"), "%s --state "
+		    "refused: run/state.lock is held by a writer of the state "
+		    "file; the store and the state file are untouched", op);
+	bt_wunlock();
 	return rc;
 }

@@ -16,12 +16,15 @@ struct bt_restore_req {
 	bool	 force;		/* --force */
 };
 /*
- * Takes run/write.lock for the whole restore, before anything else:
- * without --force at once or not at all (75, a WARNING restore_refused
- * line printed only); with --force waiting up to BT_WRITE_LOCK_WAIT.
- * The caller releases it with bt_wunlock() after bt_restore().
+ * Takes run/write.lock for the whole restore, before anything else, and
+ * with --state run/state.lock too: without --force at once or not at all
+ * (75, a WARNING restore_refused event: recorded in b->st for the
+ * store's lock, printed only for the state file's); with --force waiting
+ * up to BT_WRITE_LOCK_WAIT for each.  The caller releases them with
+ * bt_wunlock_file() after bt_restore().
  */
-int	 bt_restore_wlock(const struct bt_restore_req *rq);
+int	 bt_restore_wlock(struct bt_backups *b,
+	    const struct bt_restore_req *rq);
 /*
  * The restore or rollback (bt-backup(1), Restore and rollback).  With
  * --state b->st may be closed and opened again.  Returns the run's exit

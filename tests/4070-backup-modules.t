@@ -3,7 +3,8 @@
 # as bt_lock.c writes, reads and judges it; bt_dbfile.c's copies, checks,
 # sweep and paths; bt_catalog.c's backups/ (names, kinds, order), facts,
 # records, the checks of a restore and the choice of the newest good
-# backup.  Built from the sources, plain and (when the runtime is there)
+# backup; bt_backup.c's vacuum in steps, run/write.lock free between them,
+# and the checkpoint that ends it.  Built from the sources, plain and (when the runtime is there)
 # under ASan+UBSan; each group runs in a BT_HOME of its own.
 . "$(dirname "$0")/lib.sh"
 
@@ -59,6 +60,12 @@ test_expect_success 'an empty backups/: --verify finds no good backup, exit 1' '
 	json_has out "select(.event==\"restore\") | .severity==\"CRITICAL\""
 '
 
+test_expect_success 'the vacuum in steps: a writer gets in between them, a restore stops them; a checkpoint of another connection is said' '
+	group vacuum &&
+	json_has vacuum.out "select(.event==\"vacuum\" and .method==\"incremental\") | .steps > 1 and .pages_freed==.free_pages and .complete" &&
+	json_has vacuum.out "select(.event==\"vacuum\") | .steps==1 and .complete==false"
+'
+
 test_expect_success 'every group clean under ASan+UBSan' '
 	if [ ! -x "$TRASH/backup-test-san" ]; then
 		echo "# SKIP: no sanitizer runtime"
@@ -69,6 +76,16 @@ test_expect_success 'every group clean under ASan+UBSan' '
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		    group $g san || exit 1
 	done
+'
+
+test_expect_success 'the vacuum group clean under ASan+UBSan' '
+	if [ ! -x "$TRASH/backup-test-san" ]; then
+		echo "# SKIP: no sanitizer runtime"
+		exit 0
+	fi
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    group vacuum san
 '
 
 test_done

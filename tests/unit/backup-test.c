@@ -1,16 +1,19 @@
 /*
  * backup-test - bt-backup's modules driven directly: db/LOCKED's content
- * (bt_lock.c), files handled whole (bt_dbfile.c), and the catalogue of
- * backups/ with what a good backup is (bt_catalog.c).
+ * (bt_lock.c), files handled whole (bt_dbfile.c), the catalogue of
+ * backups/ with what a good backup is (bt_catalog.c), and the vacuum in
+ * steps (bt_backup.c) with the checkpoint that ends it.
  *
- *	backup-test lock | dbfile | list | check | choose
+ *	backup-test lock | dbfile | list | check | choose | vacuum
  *
  * Runs one group of checks in $BT_HOME (a scratch directory:
  * tests/4070-backup-modules.t), with BT_NOW frozen by the caller.  Each
  * failed check is a line on stderr, and so is the count at the end; exit
  * 0 when every check passes, 1 when one fails, 2 when the setup fails.
- * `choose' prints the backup_bad lines of the backups it skips on stdout.
+ * `choose' prints the backup_bad lines of the backups it skips on stdout,
+ * `vacuum' the vacuum lines.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -22,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bt_backup.h"
 #include "bt_catalog.h"
 #include "bt_conf.h"
 #include "bt_dbfile.h"
@@ -558,6 +562,265 @@ group_choose(void)
 	free_backups(&b);
 }
 
+/* ------------------------------------------------------------ vacuum */
+
+/* What the probe between two steps saw. */
+struct between {
+	char	 store[PATH_MAX], lock[PATH_MAX];
+	int	 calls, lock_free, wrote;
+};
+
+/*
+ * Is run/write.lock free?  A lock through an open file description of
+ * its own fails while anyone, this process included, holds it.
+ */
+static bool
+lock_free(const char *path)
+{
+	int fd;
+	bool free_ = false;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		die(path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		free_ = true;
+		flock(fd, LOCK_UN);
+	}
+	close(fd);
+	return free_;
+}
+
+/*
+ * Between two steps: run/write.lock is free, and a writer that waits for
+ * nothing (busy timeout 0) commits a row under it.
+ */
+static void
+between(int step, void *arg)
+{
+	struct between *w = arg;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int fd;
+
+	w->calls++;
+	if (!lock_free(w->lock))
+		return;
+	w->lock_free++;
+	if ((fd = open(w->lock, O_RDWR | O_CLOEXEC)) == -1 ||
+	    flock(fd, LOCK_EX | LOCK_NB) == -1)
+		die(w->lock, strerror(errno));
+	if (sqlite3_open(w->store, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(db, "INSERT INTO w(step) VALUES "
+	    "(?1)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, step);
+		if (sqlite3_step(st) == SQLITE_DONE && sqlite3_exec(db,
+		    "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+			w->wrote++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	close(fd);
+}
+
+/* Between two steps, a restore takes the store: db/LOCKED. */
+static void
+restore_between(int step, void *arg)
+{
+	char err[BT_ERRLEN];
+
+	(void)arg;
+	if (step == 1 && bt_locked_write("restore", NULL, err) != 0)
+		die("db/LOCKED", err);
+}
+
+/* 200 rows of a page each in `drop' and `keep', their pages interleaved. */
+static void
+interleave(const char *store)
+{
+	sqlite3 *db;
+
+	if (sqlite3_open(store, &db) != SQLITE_OK || sqlite3_exec(db,
+	    "CREATE TABLE IF NOT EXISTS keep(x); CREATE TABLE drop_(x); "
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	    "WHERE i < 200) SELECT count(*) FROM n;", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		die(store, sqlite3_errmsg(db));
+	for (int i = 0; i < 200; i++)
+		if (sqlite3_exec(db, "INSERT INTO keep VALUES "
+		    "(randomblob(3000)); INSERT INTO drop_ VALUES "
+		    "(randomblob(3000))", NULL, NULL, NULL) != SQLITE_OK)
+			die(store, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/*
+ * A child that holds the WAL's checkpoint lock: its RESTART checkpoint
+ * waits in its busy handler for a reader of its own, says so on `in',
+ * and lets the reader go when `go' says so.
+ */
+static int	 ck_in, ck_go;
+static sqlite3	*ck_reader;
+
+static int
+ck_busy(void *arg, int n)
+{
+	char c;
+
+	(void)arg;
+	if (n == 0) {
+		if (write(ck_in, "i", 1) != 1 || read(ck_go, &c, 1) != 1)
+			_exit(2);
+		sqlite3_exec(ck_reader, "COMMIT", NULL, NULL, NULL);
+	}
+	return 1;
+}
+
+static pid_t
+checkpointer(const char *store, int *in, int *go)
+{
+	int a[2], b[2];
+	sqlite3 *k;
+	pid_t pid;
+
+	if (pipe(a) == -1 || pipe(b) == -1 || (pid = fork()) == -1)
+		die("fork", strerror(errno));
+	if (pid > 0) {
+		close(a[1]);
+		close(b[0]);
+		*in = a[0];
+		*go = b[1];
+		return pid;
+	}
+	ck_in = a[1];
+	ck_go = b[0];
+	if (sqlite3_open(store, &ck_reader) != SQLITE_OK ||
+	    sqlite3_exec(ck_reader, "BEGIN; SELECT count(*) FROM keep", NULL,
+	    NULL, NULL) != SQLITE_OK || sqlite3_open(store, &k) != SQLITE_OK ||
+	    sqlite3_exec(k, "INSERT INTO keep VALUES (1)", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		_exit(2);
+	sqlite3_busy_handler(k, ck_busy, NULL);
+	sqlite3_exec(k, "PRAGMA wal_checkpoint(RESTART)", NULL, NULL, NULL);
+	_exit(0);
+}
+
+/* The checkpoint that ends a vacuum, while another connection runs one. */
+static void
+vacuum_checkpoint(const char *store)
+{
+	char err[BT_ERRLEN], wal[PATH_MAX], c;
+	sqlite3 *db;
+	int in, go, status;
+	pid_t pid;
+
+	snprintf(wal, sizeof(wal), "%s-wal", store);
+	pid = checkpointer(store, &in, &go);
+	if (read(in, &c, 1) != 1)
+		die("checkpointer", "did not start");
+	if (bt_dbf_open(store, SQLITE_OPEN_READWRITE, false, &db, err) != 0 ||
+	    bt_conf_set("SQLITE_BUSY_TIMEOUT_MS", "0", err) != 0)
+		die(store, err);
+	check(bt_dbf_checkpoint(db, err) == BT_EX_TEMPFAIL &&
+	    strstr(err, "still busy") != NULL, "another connection's "
+	    "checkpoint: busy, said: %s", err);
+	check(bt_dbf_size(wal) > 0, "busy: the WAL is left");
+	if (write(go, "g", 1) != 1 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("checkpointer", "failed");
+	check(bt_dbf_checkpoint(db, err) == 0, "then it truncates: %s", err);
+	check(bt_dbf_size(wal) == 0, "the WAL truncated: %lld bytes",
+	    (long long)bt_dbf_size(wal));
+	sqlite3_close(db);
+	close(in);
+	close(go);
+	if (bt_conf_set("SQLITE_BUSY_TIMEOUT_MS", "10000", err) != 0)
+		die("conf", err);
+}
+
+static void
+group_vacuum(void)
+{
+	struct bt_backups b = { 0 };
+	struct between w = { .calls = 0 };
+	char p[PATH_MAX], err[BT_ERRLEN];
+	int64_t freep, pages, steps;
+	sqlite3 *db;
+
+	b.store = strdup(at(p, "db/crypto_agent.db"));
+	b.statepath = strdup(at(p, "db/bt_state.db"));
+	b.bdir = strdup(at(p, "backups"));
+	if (bt_mkdirs(at(p, "db"), 0750, err) == -1)
+		die("mkdir", err);
+	make_store(&b);
+	interleave(b.store);
+	check(bt_backup_vacuum(&b, true) == 0, "--convert");
+	if (sqlite3_open(b.store, &db) != SQLITE_OK)
+		die(b.store, sqlite3_errmsg(db));
+	check(bt_dbf_int(db, "PRAGMA auto_vacuum") == 2,
+	    "converted: incremental");
+	check(sqlite3_exec(db, "DROP TABLE drop_; CREATE TABLE w(step)", NULL,
+	    NULL, NULL) == SQLITE_OK, "drop: %s", sqlite3_errmsg(db));
+	freep = bt_dbf_int(db, "PRAGMA freelist_count");
+	pages = bt_dbf_int(db, "PRAGMA page_count");
+	check(freep >= 200, "%lld free pages, scattered", (long long)freep);
+
+	/* The probe sees a lock held, this process's own included. */
+	snprintf(w.store, sizeof(w.store), "%s", b.store);
+	at(w.lock, "run/write.lock");
+	check(bt_wlock(err) == 0 && !lock_free(w.lock), "the probe sees a "
+	    "held lock");
+	bt_wunlock();
+	check(lock_free(w.lock), "and a free one");
+
+	if (bt_conf_set("BT_VACUUM_STEP_PAGES", "16", err) != 0 ||
+	    bt_conf_set("BT_VACUUM_PAUSE_MS", "0", err) != 0)
+		die("conf", err);
+	bt_backup_vacuum_hook(between, &w);
+	check(bt_backup_vacuum(&b, false) == 0, "the vacuum in steps");
+	bt_backup_vacuum_hook(NULL, NULL);
+	steps = (freep + 15) / 16;
+	check(w.calls == steps - 1, "%d probes between %lld steps", w.calls,
+	    (long long)steps);
+	check(w.lock_free == w.calls, "run/write.lock free between steps: "
+	    "%d of %d", w.lock_free, w.calls);
+	check(w.wrote == w.calls, "a writer got in between steps: %d of %d",
+	    w.wrote, w.calls);
+	check(bt_dbf_int(db, "SELECT count(*) FROM w") == w.calls,
+	    "its rows stay");
+	check(bt_dbf_int(db, "PRAGMA freelist_count") == 0,
+	    "no free pages left");
+	check(bt_dbf_int(db, "PRAGMA page_count") <= pages - freep,
+	    "%lld pages of %lld", (long long)bt_dbf_int(db,
+	    "PRAGMA page_count"), (long long)pages);
+	check(bt_dbf_int(db, "SELECT count(*) FROM keep") == 200,
+	    "the kept rows");
+	check(bt_dbf_int(db, "SELECT count(*) FROM pragma_integrity_check "
+	    "WHERE integrity_check <> 'ok'") == 0, "integrity_check ok");
+
+	/* A restore between two steps stops the vacuum; the next goes on. */
+	interleave(b.store);
+	check(sqlite3_exec(db, "DROP TABLE drop_", NULL, NULL, NULL) ==
+	    SQLITE_OK, "drop: %s", sqlite3_errmsg(db));
+	freep = bt_dbf_int(db, "PRAGMA freelist_count");
+	bt_backup_vacuum_hook(restore_between, NULL);
+	check(bt_backup_vacuum(&b, false) == BT_EX_TEMPFAIL, "db/LOCKED "
+	    "between two steps: 75");
+	bt_backup_vacuum_hook(NULL, NULL);
+	check(bt_dbf_int(db, "PRAGMA freelist_count") == freep - 16,
+	    "one step done, then it stopped: %lld free of %lld",
+	    (long long)bt_dbf_int(db, "PRAGMA freelist_count"),
+	    (long long)freep);
+	check(bt_locked_remove(err) == 0, "unlock: %s", err);
+	check(bt_backup_vacuum(&b, false) == 0 &&
+	    bt_dbf_int(db, "PRAGMA freelist_count") == 0,
+	    "the next run goes on");
+	sqlite3_close(db);
+
+	vacuum_checkpoint(b.store);
+	free_backups(&b);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -566,13 +829,13 @@ main(int argc, char *argv[])
 		void		(*fn)(void);
 	} groups[] = { { "lock", group_lock }, { "dbfile", group_dbfile },
 	    { "list", group_list }, { "check", group_check },
-	    { "choose", group_choose } };
+	    { "choose", group_choose }, { "vacuum", group_vacuum } };
 	char err[BT_ERRLEN];
 	size_t i;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: backup-test lock|dbfile|list|check|"
-		    "choose\n");
+		    "choose|vacuum\n");
 		return 2;
 	}
 	if (bt_init("backup-test", err) != 0 || bt_conf_load(err) != 0)
