@@ -14,9 +14,19 @@ bt-fetch --import $DATA/freqtrade/BTC_USDT-1d.json >/dev/null
 mkdir -p $BT_HOME/run
 mkfifo "$TRASH/hold"
 
+lock_free() {
+	flock -n -E 75 "$BT_HOME/run/backtest.lock" true
+}
 # start_fake [term]: a fake backtest under flock in its own session; sets
 # FPID (the fake) and FPGID (its group: flock's pid).
 start_fake() {
+	# A holder killed by an earlier test may not be gone yet: flock -n
+	# would fail and nobody would write ready.  Wait for it, bounded.
+	_i=0
+	while ! lock_free; do
+		_i=$((_i + 1))
+		[ $_i -lt 100000 ] || { echo "# run/backtest.lock stays held"; return 1; }
+	done
 	rm -f "$TRASH/ready"
 	mkfifo "$TRASH/ready"
 	setsid flock -n -E 75 "$BT_HOME/run/backtest.lock" \
@@ -28,9 +38,6 @@ start_fake() {
 # alive PID: exists and is not a zombie.
 alive() {
 	test -r /proc/$1/stat && ! awk '{ exit !($3 == "Z") }' /proc/$1/stat
-}
-lock_free() {
-	flock -n -E 75 "$BT_HOME/run/backtest.lock" true
 }
 
 start_fake term
