@@ -15,7 +15,8 @@
  *
  * Invariants:
  * - Nothing is written: no store is opened, the state file is opened
- *   read-only, no runs row or event is recorded.  So a ban found (a 418
+ *   read-only leaving no trace (BT_DB_SNAPSHOT: not even SQLite's -shm),
+ *   no runs row or event is recorded.  So a ban found (a 418
  *   now, or one remembered) is a problem found, exit 1, not exit 75.
  * - A check answers now: each request is tried once, within the HTTP
  *   timeouts, and never waits to retry.
@@ -108,7 +109,7 @@ ban_until(struct verdict *v)
 	int rc;
 
 	path = bt_state_path();
-	rc = bt_open_state(path, BT_DB_RO, &st, err);
+	rc = bt_open_state(path, BT_DB_RO | BT_DB_SNAPSHOT, &st, err);
 	if (rc == BT_EX_NOINPUT)
 		rc = 0;			/* no run yet: nothing remembered */
 	else if (rc == 0 && bt_kv_get(st, "binance_ban_until", &ban, err) !=
