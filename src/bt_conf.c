@@ -122,7 +122,7 @@ static struct key keys[] = {
 	KEY("BT_FETCH_DEADLINE", K_NUM, "780", 0, 86400, F,
 	    "seconds a candle run of bt-fetch may take (0: no bound)"),
 	KEY("BT_CLOCK_SKEW_MAX", K_NUM, "2", 0.001, 3600, F,
-	    "seconds Binance's clock may differ from ours (and bt-preflight's)"),
+	    "seconds Binance's clock may be off ours (also bt-preflight's)"),
 	SECTION("SQLite and the write lock",
 	"SQLITE_WAL_MODE", K_BOOL, "1", 0, 1, ALL,
 	    "must be 1: WAL is required"),

@@ -305,8 +305,9 @@ sent_window(const struct bt_sent_row *rows, size_t n, int64_t s,
 
 	for (i = 0; i < n; i++)
 		if (rows[i].t < s || rows[i].t > now) {
-			snprintf(why, BT_ERRLEN, "row %zu: time %lld is outside "
-			    "the requested window", i + 1, (long long)rows[i].t);
+			snprintf(why, BT_ERRLEN, "row %zu: time %lld is "
+			    "outside the requested window", i + 1,
+			    (long long)rows[i].t);
 			return BT_F_DATA;
 		}
 	return BT_F_NONE;

@@ -177,9 +177,9 @@ binance_figures(struct verdict *v, const struct bt_binance *b, long cap)
 	if (b->weight_used >= cap)
 		problem(v, BT_EX_FOUND, "something else on this IP spends "
 		    "Binance's weight: stop it, or raise BT_WEIGHT_SHARE",
-		    "the weight header says %ld used this minute, and bt-fetch "
-		    "may use %ld (BT_WEIGHT_LIMIT x BT_WEIGHT_SHARE): it leaves "
-		    "no room", b->weight_used, cap);
+		    "the weight header says %ld used this minute, and "
+		    "bt-fetch may use %ld (BT_WEIGHT_LIMIT x BT_WEIGHT_SHARE): "
+		    "it leaves no room", b->weight_used, cap);
 	if (fabs(b->skew) > max)
 		problem(v, BT_EX_FOUND, "synchronise this host's clock (e.g. "
 		    "timedatectl set-ntp true, chrony or systemd-timesyncd)",
