@@ -40,7 +40,7 @@ test_expect_success 'stalls on every other pair: the deadline ends the run, 75' 
 	test_expect_code 75 bt-fetch -q --since 2025-05-01 >out &&
 	t1=$(ms) &&
 	say "the run took $((t1 - t0)) ms" &&
-	test $((t1 - t0)) -lt 3500 &&
+	test $((t1 - t0)) -lt 5000 &&
 	! grep -q circuit_breaker out &&
 	json_hit out "select(.event==\"pair\" and .symbol==\"S01USDT\" and .tf==\"1h\") | .status==\"failed\" and .requests==4" &&
 	test "$(jq -c "select(.event==\"pair\" and .status==\"left\")" out | wc -l)" = 1 &&
@@ -65,15 +65,18 @@ test_expect_success 'no request starts after the deadline' '
 	done
 '
 
+# Storing what was left (60 symbols' May) takes longer than 2 s under the
+# sanitizers: this run has time.
 test_expect_success 'the next run takes up what was left' '
 	ctl binance "{}" &&
-	test_expect_code 0 bt-fetch -q --since 2025-05-01 >out &&
+	BT_FETCH_DEADLINE=300 test_expect_code 0 bt-fetch -q --since 2025-05-01 >out &&
 	json_hit out "select(.event==\"summary\") | .exit==0 and .current==120" &&
 	! grep -q "\"event\":\"deadline\"" out
 '
 
 test_expect_success 'BT_FETCH_DEADLINE=0: no bound' '
 	BT_FETCH_DEADLINE=0 test_expect_code 0 bt-fetch -q >out &&
+	json_hit out "select(.event==\"summary\") | .exit==0 and (.left|not)" &&
 	BT_FETCH_DEADLINE=-1 test_expect_code 78 bt-fetch -q 2>err &&
 	grep -q BT_FETCH_DEADLINE err
 '
