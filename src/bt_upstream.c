@@ -133,6 +133,8 @@ static void
 binance_failed(struct verdict *v, const struct bt_binance *b,
     const char *what, enum bt_fail f, const char *err)
 {
+	char secs[32];
+
 	switch (f) {
 	case BT_F_TRANSPORT:
 		problem(v, check_exit(f), "check the network, DNS, any proxy "
@@ -140,10 +142,11 @@ binance_failed(struct verdict *v, const struct bt_binance *b,
 		    "answer: %s", what, err);
 		break;
 	case BT_F_BAN:
+		snprintf(secs, sizeof(secs), " for %.0f s", b->ban_secs);
 		problem(v, check_exit(f), "wait until the ban ends, and find "
 		    "what else on this IP spends Binance's weight", "%s: "
-		    "Binance answered 418, this IP is banned for %.0f s: %s",
-		    what, b->ban_secs, err);
+		    "Binance answered 418, this IP is banned%s: %s", what,
+		    b->ban_secs >= 0 ? secs : "", err);
 		break;
 	case BT_F_RATE:
 		problem(v, check_exit(f), "another client on this IP spends "
