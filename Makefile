@@ -153,7 +153,8 @@ campaigns: FRC
 # runs); the rest come from install.conf, then from the script's defaults.
 CRONDIR?=	$(SYSCONFDIR)/cron.d
 CRONVARS=	PREFIX BINDIR BT_USER BT_GROUP BT_HOME BT_CONF CRONDIR \
-		LOGROTATEDIR BACKTEST_START_HOUR BACKTEST_START_MINUTE
+		LOGROTATEDIR BACKTEST_START_HOUR BACKTEST_START_MINUTE \
+		BT_FETCH_DEADLINE
 CRONARGS=	-D '$(DESTDIR)' -S '$(SYSCONFDIR)' $(strip $(foreach v,$(CRONVARS),\
 		$(if $(filter command line,$(origin $(v))),'$(v)=$($(v))')))
 

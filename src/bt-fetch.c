@@ -10,6 +10,7 @@
  *	bt-fetch --source sentiment|macro [-nqv] [-d db] [--symbols list]
  *	    [--if-due]
  *	bt-fetch --indicators [--rebuild] [-nqv] [-d db]
+ *	bt-fetch --check [-v]
  *
  * Reads the configuration (bt_conf.c), Binance, FRED, files and stdin;
  * writes the store and the state file under run/write.lock, and JSON
@@ -21,6 +22,7 @@
  *	--source sentiment	bt_context_sentiment()	bt_context.c
  *	--source macro		bt_context_macro()	bt_context.c
  *	--migrate		bt_store_migrate_plain() bt_migrate.c
+ *	--check			bt_upstream_check()	bt_upstream.c
  * Requests, retries, pacing and the kline pager are bt_binance.c's.
  *
  * Invariants of the program:
@@ -34,6 +36,9 @@
  *   ended after it with the totals; a --source run with --if-due that
  *   is not due writes none.
  * - Until a recorded 418 ban ends, no run contacts Binance (exit 75).
+ * - A candle run (plain, --repair, --gaps) ends by BT_FETCH_DEADLINE
+ *   after the program started; what is left waits for the next run.
+ * - --check writes nothing: no store, the state file read-only.
  */
 #include <getopt.h>
 #include <math.h>
@@ -48,9 +53,10 @@
 #include "bt_migrate.h"
 #include "bt_state.h"
 #include "bt_update.h"
+#include "bt_upstream.h"
 
 enum mode { M_UPDATE, M_REPAIR, M_GAPS, M_IMPORT, M_MIGRATE, M_SOURCE,
-    M_INDICATORS };
+    M_INDICATORS, M_CHECK };
 
 /* What the command line asks for. */
 struct opts {
@@ -76,13 +82,15 @@ usage(FILE *fp, int code)
 	    "       bt-fetch --migrate [-d db]\n"
 	    "       bt-fetch --source sentiment|macro [-nqv] [-d db] "
 	    "[--symbols list] [--if-due]\n"
-	    "       bt-fetch --indicators [--rebuild] [-nqv] [-d db]\n");
+	    "       bt-fetch --indicators [--rebuild] [-nqv] [-d db]\n"
+	    "       bt-fetch --check [-v]\n");
 	exit(code);
 }
 
 /* -------------------------------------------------------------- options */
 
-enum { OPT_SOURCE = 256, OPT_IF_DUE, OPT_INDICATORS, OPT_REBUILD };
+enum { OPT_SOURCE = 256, OPT_IF_DUE, OPT_INDICATORS, OPT_REBUILD,
+    OPT_CHECK };
 
 static const struct option longopts[] = {
 	{ "db", required_argument, NULL, 'd' },
@@ -103,6 +111,7 @@ static const struct option longopts[] = {
 	{ "if-due", no_argument, NULL, OPT_IF_DUE },
 	{ "indicators", no_argument, NULL, OPT_INDICATORS },
 	{ "rebuild", no_argument, NULL, OPT_REBUILD },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -194,6 +203,9 @@ option(int ch, const char *arg, const char *word, struct opts *o)
 	case OPT_REBUILD:
 		o->rebuild = true;
 		break;
+	case OPT_CHECK:
+		o->mode = M_CHECK;
+		break;
 	case 'h':
 		usage(stdout, 0);
 		break;
@@ -229,12 +241,12 @@ options(int argc, char *argv[], struct opts *o)
  * where a pair never seen starts (*since).
  */
 static int
-check(struct bt_ingest *x, const struct opts *o, int64_t *since)
+check(struct bt_ingest *x, const struct opts *o, double t0, int64_t *since)
 {
 	char err[BT_ERRLEN];
 	int rc = 0;
 
-	if (o->mode != M_SOURCE && o->mode != M_MIGRATE)
+	if (o->mode != M_SOURCE && o->mode != M_MIGRATE && o->mode != M_CHECK)
 		rc = bt_ingest_ind_config(x, o->mode == M_INDICATORS, err);
 	if (rc == 0 && o->mode == M_SOURCE)
 		rc = bt_context_config(o->source, err);
@@ -247,6 +259,10 @@ check(struct bt_ingest *x, const struct opts *o, int64_t *since)
 		bt_warnx("--since: '%s' is not an ISO 8601 UTC date", o->since);
 		return BT_EX_USAGE;
 	}
+	/* The candle runs end by the deadline, from the program's start. */
+	if ((o->mode == M_UPDATE || o->mode == M_REPAIR ||
+	    o->mode == M_GAPS) && bt_conf_double("BT_FETCH_DEADLINE") > 0)
+		x->deadline = t0 + bt_conf_double("BT_FETCH_DEADLINE");
 	return 0;
 }
 
@@ -416,8 +432,12 @@ main(int argc, char *argv[])
 	if ((rc = options(argc, argv, &o)) != 0)
 		return rc;
 	bt_ingest_init(&x, o.dry, o.quiet, o.verbose);
-	if ((rc = check(&x, &o, &since)) != 0)
+	if ((rc = check(&x, &o, t0, &since)) != 0)
 		return rc;
+	if (o.mode == M_CHECK) {
+		rc = bt_upstream_check(o.verbose);
+		goto out;
+	}
 	srandom((unsigned)(getpid() ^ (unsigned)bt_now_ms()));
 	if (o.mode == M_GAPS && (gaps_in = gaps_input(&gaps_buf)) == NULL)
 		return bt_finish(BT_EX_NOINPUT);

@@ -14,12 +14,14 @@
 #include "bt_parse.h"
 
 /*
- * Why a pair (or a request) failed.  The client gives the first five and
- * BT_F_RATE; BT_F_STORE is the store's, given by the modules above.
+ * Why a pair (or a request) failed.  The client gives the first five,
+ * BT_F_RATE and BT_F_DEADLINE (the run's deadline passed: the rest is
+ * left for the next run, exit 75); BT_F_STORE is the store's, given by
+ * the modules above.
  */
 enum bt_fail {
 	BT_F_NONE, BT_F_TRANSPORT, BT_F_API, BT_F_DATA, BT_F_BAN, BT_F_STORE,
-	BT_F_RATE
+	BT_F_RATE, BT_F_DEADLINE
 };
 /* The exit code of a failure (contracts.md). */
 int	 bt_fail_exit(enum bt_fail f);
@@ -48,12 +50,23 @@ struct bt_binance {
 	int		 ndelays;
 	long		 weight_used;	/* this minute's weight; -1: unknown */
 	long		 weight_cap;
-	int64_t		 server_ms;	/* Binance's time at the start */
+	double		 deadline;	/* bt_mono() time; 0: none */
+	int64_t		 sent_ms;	/* our clock when the last try left */
+	double		 rtt;		/* the last try's round trip, s */
+	/*
+	 * Binance's time at the start (/api/v3/time, in ms even when sent in
+	 * microseconds, time_us), and our clock at the moment Binance read
+	 * its own: skew = server - local, in seconds.
+	 */
+	int64_t		 server_ms, local_ms;
+	double		 skew;
+	bool		 time_us;
 	json_t		*status;	/* exchangeInfo: symbol -> status */
 	long		 requests, retries, paced;	/* this run's */
 	double		 ban_secs;	/* Retry-After of a 418 */
 	bool		 banned;
 	atomic_bool	 stop;		/* no more requests */
+	atomic_bool	 late;		/* stopped by the deadline */
 };
 
 /*
@@ -68,18 +81,44 @@ void	 bt_binance_use(struct bt_binance *b, struct bt_http *h, long cap);
 void	 bt_binance_free(struct bt_binance *b);
 
 /*
- * GET path?query, costing `weight', with the retry policy; counts into
- * *requests and *retries as well as b's totals.  BT_F_NONE with a 200
- * answer in r, or the failure with err set; r is freed by the caller
- * either way.  A 418, and a 429 on every try, set b->stop.
+ * The run's deadline, a bt_mono() time (0: none): no request starts and
+ * no wait runs past it, and the request under way is cut at it
+ * (bt_http_deadline()); then b->late and b->stop are set, and the
+ * request fails with BT_F_DEADLINE.
  */
+void	 bt_binance_deadline(struct bt_binance *b, double deadline);
+
+/*
+ * Whether a 200's body is what was asked for: 0 (having parsed it into
+ * arg, or found bad data there for the caller to report), or -1 with why
+ * when the answer breaks the protocol (not JSON, cut short, an error
+ * object, more rows than asked).  Such an answer is retried like a 5xx;
+ * when every try breaks it, the request fails with BT_F_DATA.
+ */
+typedef int bt_binance_body(void *arg, const struct bt_http_resp *r,
+	    char *why);
+/*
+ * GET path?query, costing `weight', with the retry policy, a 200 checked
+ * by ok (NULL: any body); counts into *requests and *retries as well as
+ * b's totals.  BT_F_NONE with a 200 answer in r, or the failure with err
+ * set; r is freed by the caller either way.  A 418, a 429 on every try
+ * and the deadline set b->stop.
+ */
+enum bt_fail bt_binance_fetch(struct bt_binance *b, const char *path,
+	    const char *query, int weight, bt_binance_body *ok, void *arg,
+	    struct bt_http_resp *r, long *requests, long *retries, char *err);
+/* bt_binance_fetch() taking any 200. */
 enum bt_fail bt_binance_get(struct bt_binance *b, const char *path,
 	    const char *query, int weight, struct bt_http_resp *r,
 	    long *requests, long *retries, char *err);
 /* Appends symbols=["A","B",...], escaped, to q. */
 void	 bt_binance_symbols(struct bt_binance *b, char **syms, int n,
 	    struct bt_buf *q);
-/* /api/v3/time into b->server_ms. */
+/*
+ * /api/v3/time into b->server_ms, and the skew of Binance's clock against
+ * ours, read half the round trip after the request left (with BT_NOW
+ * frozen there is no round trip, so the output stays byte-identical).
+ */
 enum bt_fail bt_binance_server_time(struct bt_binance *b, char *err);
 /* exchangeInfo of syms into b->status; asks singly when one is unknown. */
 void	 bt_binance_exchange_info(struct bt_binance *b, char **syms,
@@ -112,8 +151,9 @@ typedef void bt_klines_page(void *arg, struct bt_klines *k,
 /*
  * Pages k from k->from (inclusive) up to k->to or the open candle, 1000
  * candles a request, each next page starting just after the last open
- * time returned; drops the candle still open by b->server_ms.  Stops at
- * the end, at a failure (k->fail, k->err), or at b->stop or k->abort.
+ * time returned; drops the candle still open by the earlier of
+ * b->server_ms and our clock.  Stops at the end, at a failure (k->fail,
+ * k->err), or at b->stop or k->abort.
  */
 void	 bt_binance_klines(struct bt_binance *b, struct bt_klines *k,
 	    bt_klines_page *page, void *arg);

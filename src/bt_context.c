@@ -149,6 +149,79 @@ bt_context_config(const char *source, char *err)
 	return rc;
 }
 
+/*
+ * An answer of a source, checked inside the retry loop
+ * (bt_binance_fetch()): `parse' fills the rows; a protocol break (not
+ * JSON, an error object) is tried again like a 5xx, bad data in a well
+ * formed answer is kept in rc and why for the caller to report.
+ */
+struct answer {
+	int		(*parse)(struct answer *a, const struct bt_http_resp *r,
+			    char *why);
+	const struct fsrc *fs;		/* futures: the source */
+	const char	*symbol;	/* futures: the contract asked for */
+	struct bt_sent_row *rows;
+	struct bt_ticker_row *ticks;
+	struct bt_fred_obs *obs;
+	size_t		 n;
+	int64_t		 count;		/* FRED's */
+	int		 rc;
+	char		 why[BT_ERRLEN];
+};
+
+static int
+answer_body(void *arg, const struct bt_http_resp *r, char *why)
+{
+	struct answer *a = arg;
+
+	if ((a->rc = a->parse(a, r, why)) == BT_PARSE_MALFORMED)
+		return -1;
+	if (a->rc != 0)
+		snprintf(a->why, sizeof(a->why), "%s", why);
+	return 0;
+}
+
+/*
+ * GET path?q for a: BT_F_NONE with a's rows, BT_F_DATA for bad data in
+ * the answer, or the request's failure; why set.  r is the caller's to
+ * free (FRED's error body is in it).
+ */
+static enum bt_fail
+fetch_answer(struct bt_ingest *x, const char *path, const char *q,
+    int weight, struct answer *a, struct bt_http_resp *r, long *requests,
+    long *retries, char *why)
+{
+	enum bt_fail f;
+
+	a->rc = 0;
+	f = bt_binance_fetch(&x->bn, path, q, weight, answer_body, a, r,
+	    requests, retries, why);
+	if (f == BT_F_NONE && a->rc != 0) {
+		snprintf(why, BT_ERRLEN, "%s", a->why);
+		f = BT_F_DATA;
+	}
+	return f;
+}
+
+static int
+parse_futures(struct answer *a, const struct bt_http_resp *r, char *why)
+{
+	return bt_parse_futures(r->body, r->len, a->symbol, a->fs->tkey,
+	    a->fs->keys, a->fs->nk, a->fs->nreq, &a->rows, &a->n, why);
+}
+
+static int
+parse_ticker(struct answer *a, const struct bt_http_resp *r, char *why)
+{
+	return bt_parse_ticker(r->body, r->len, &a->ticks, &a->n, why);
+}
+
+static int
+parse_fred(struct answer *a, const struct bt_http_resp *r, char *why)
+{
+	return bt_parse_fred(r->body, r->len, &a->obs, &a->n, &a->count, why);
+}
+
 /* What one symbol's sources did. */
 struct sres {
 	int64_t	 rows;
@@ -223,20 +296,37 @@ sent_from(struct bt_ingest *x, const char *sym, const struct fsrc *fs,
 	return 0;
 }
 
+/* A page of a source from s: every row in s..now, or BT_F_DATA. */
+static enum bt_fail
+sent_window(const struct bt_sent_row *rows, size_t n, int64_t s,
+    int64_t now, char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].t < s || rows[i].t > now) {
+			snprintf(why, BT_ERRLEN, "row %zu: time %lld is "
+			    "outside the requested window", i + 1,
+			    (long long)rows[i].t);
+			return BT_F_DATA;
+		}
+	return BT_F_NONE;
+}
+
 /*
  * One source of one symbol, page after page from sent_from().  Returns
- * BT_F_NONE, or the failure with err set.
+ * BT_F_NONE, or the failure with err set.  A row of another contract
+ * than fsym is bad data.
  */
 static enum bt_fail
 sent_source(struct bt_ingest *x, const char *sym, const char *fsym,
     const struct fsrc *fs, struct sres *res, char *err)
 {
 	struct bt_http_resp r;
-	struct bt_sent_row *rows;
-	char q[256], why[BT_ERRLEN], a[32];
+	struct answer a = { .parse = parse_futures, .fs = fs, .symbol = fsym };
+	char q[256], why[BT_ERRLEN], ts[32];
 	const char *per = bt_conf("BT_SENTIMENT_PERIOD");
 	int64_t now = bt_now_ms(), pms = bt_tf_ms(per), s, c;
-	size_t n, i;
 	enum bt_fail f;
 
 	if (sent_from(x, sym, fs, now, pms, res, &s, err) != 0)
@@ -250,50 +340,37 @@ sent_source(struct bt_ingest *x, const char *sym, const char *fsym,
 			snprintf(q, sizeof(q), "symbol=%s&startTime=%lld&"
 			    "endTime=%lld&limit=%d", fsym, (long long)s,
 			    (long long)now, fs->limit);
-		f = bt_binance_get(&x->bn, fs->path, q, fs->weight, &r,
+		f = fetch_answer(x, fs->path, q, fs->weight, &a, &r,
 		    &res->requests, &res->retries, why);
+		bt_http_resp_free(&r);
 		if (f == BT_F_API && strstr(why, "-1121") != NULL) {
 			res->nofutures = true;
-			bt_http_resp_free(&r);
 			return BT_F_NONE;
 		}
-		if (f != BT_F_NONE) {
-			snprintf(err, BT_ERRLEN, "%s: %s", fs->path, why);
-			bt_http_resp_free(&r);
-			return f;
-		}
-		if (bt_parse_futures(r.body, r.len, fs->tkey, fs->keys, fs->nk,
-		    fs->nreq, &rows, &n, why) == -1) {
-			bt_http_resp_free(&r);
+		if (f == BT_F_NONE)
+			f = sent_window(a.rows, a.n, s, now, why);
+		if (f == BT_F_DATA)
 			snprintf(err, BT_ERRLEN, "%s from %s: %s", fs->path,
-			    bt_fmt_time(s, a), why);
-			return BT_F_DATA;
-		}
-		bt_http_resp_free(&r);
-		for (i = 0; i < n; i++)
-			if (rows[i].t < s || rows[i].t > now) {
-				snprintf(err, BT_ERRLEN, "%s from %s: row %zu: "
-				    "time %lld is outside the requested window",
-				    fs->path, bt_fmt_time(s, a), i + 1,
-				    (long long)rows[i].t);
-				free(rows);
-				return BT_F_DATA;
-			}
-		f = sent_store(x, sym, fs, rows, n, &c, why);
-		if (f != BT_F_NONE) {
+			    bt_fmt_time(s, ts), why);
+		else if (f != BT_F_NONE)
+			snprintf(err, BT_ERRLEN, "%s: %s", fs->path, why);
+		else if ((f = sent_store(x, sym, fs, a.rows, a.n, &c, why)) !=
+		    BT_F_NONE)
 			snprintf(err, BT_ERRLEN, "%s", why);
-			free(rows);
+		if (f != BT_F_NONE) {
+			free(a.rows);
 			return f;
 		}
 		res->rows += c;
 		x->rows += c;
-		x->received += (int64_t)n;
-		if (n < (size_t)fs->limit || rows[n - 1].t >= now) {
-			free(rows);
+		x->received += (int64_t)a.n;
+		if (a.n < (size_t)fs->limit || a.rows[a.n - 1].t >= now) {
+			free(a.rows);
 			return BT_F_NONE;
 		}
-		s = rows[n - 1].t + 1;
-		free(rows);
+		s = a.rows[a.n - 1].t + 1;
+		free(a.rows);
+		a.rows = NULL;
 	}
 }
 
@@ -344,19 +421,18 @@ ticker_batch(struct bt_ingest *x, char **syms, int cnt, struct sres *res,
     char *err)
 {
 	struct bt_http_resp r;
-	struct bt_ticker_row *rows = NULL;
+	struct answer a = { .parse = parse_ticker };
 	struct bt_buf q = { 0 };
 	char why[BT_ERRLEN];
-	size_t n;
-	int j, rc;
+	int j;
 	enum bt_fail f, worst = BT_F_NONE;
 
 	bt_binance_symbols(&x->bn, syms, cnt, &q);
-	f = bt_binance_get(&x->bn, "/api/v3/ticker/24hr", q.p, cnt <= 20 ? 2 :
-	    40, &r, &res->requests, &res->retries, why);
+	f = fetch_answer(x, "/api/v3/ticker/24hr", q.p, cnt <= 20 ? 2 : 40, &a,
+	    &r, &res->requests, &res->retries, why);
 	bt_buf_free(&q);
+	bt_http_resp_free(&r);
 	if (f == BT_F_API && strstr(why, "-1121") != NULL) {
-		bt_http_resp_free(&r);
 		if (cnt == 1) {
 			if (x->verbose)
 				bt_warnx("ticker: %s is not a Binance spot "
@@ -373,19 +449,12 @@ ticker_batch(struct bt_ingest *x, char **syms, int cnt, struct sres *res,
 	}
 	if (f != BT_F_NONE) {
 		snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
-		bt_http_resp_free(&r);
 		return f;
 	}
-	rc = bt_parse_ticker(r.body, r.len, &rows, &n, why);
-	bt_http_resp_free(&r);
-	if (rc == -1) {
-		snprintf(err, BT_ERRLEN, "/api/v3/ticker/24hr: %s", why);
-		return BT_F_DATA;
-	}
-	x->received += (int64_t)n;
-	f = x->dry || n == 0 ? BT_F_NONE : ticker_store(x, syms, cnt, rows, n,
-	    res, err);
-	free(rows);
+	x->received += (int64_t)a.n;
+	f = x->dry || a.n == 0 ? BT_F_NONE : ticker_store(x, syms, cnt,
+	    a.ticks, a.n, res, err);
+	free(a.ticks);
 	return f;
 }
 
@@ -581,26 +650,54 @@ struct mres {
 	long	 requests, retries;
 };
 
+/*
+ * Observations dated outside the window asked for, from `start' to today
+ * (BT_NOW's date): such a page is bad data, never stored.
+ */
+static enum bt_fail
+macro_window(const struct bt_fred_obs *o, size_t n, int64_t start,
+    char *why)
+{
+	char a[32], b[32], d[32];
+	int64_t today = bt_now_ms() / DAY_MS * DAY_MS;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (o[i].date < start || o[i].date > today) {
+			bt_fmt_time(o[i].date, d);
+			bt_fmt_time(start, a);
+			bt_fmt_time(today, b);
+			d[10] = a[10] = b[10] = '\0';
+			snprintf(why, BT_ERRLEN, "observation %zu (%s) is "
+			    "outside the window asked for, %s to %s", i + 1, d,
+			    a, b);
+			return BT_F_DATA;
+		}
+	return BT_F_NONE;
+}
+
 /* Every page of a series from `start' (YYYY-MM-DD), in order. */
 static enum bt_fail
 macro_fetch(struct bt_ingest *x, const char *series, const char *key,
     const char *start, struct mres *m, char *err)
 {
 	struct bt_http_resp r;
+	struct answer a = { .parse = parse_fred };
 	struct bt_fred_obs *o;
 	struct bt_buf q = { 0 };
 	char why[BT_ERRLEN], *msg;
 	size_t n;
-	int64_t count;
+	int64_t from = 0;
 	enum bt_fail f = BT_F_NONE;
 
+	bt_parse_time(start, &from);
 	for (;;) {
 		bt_buf_free(&q);
 		bt_buf_printf(&q, "series_id=%s&api_key=%s&file_type=json&"
 		    "observation_start=%s&sort_order=asc&offset=%zu", series,
 		    key, start, m->total);
-		f = bt_binance_get(&x->bn, "/fred/series/observations", q.p, 0,
-		    &r, &m->requests, &m->retries, why);
+		f = fetch_answer(x, "/fred/series/observations", q.p, 0, &a, &r,
+		    &m->requests, &m->retries, why);
 		explicit_bzero(q.p, q.len);
 		if (f == BT_F_API && (msg = bt_fred_error(r.body, r.len)) !=
 		    NULL) {
@@ -608,18 +705,17 @@ macro_fetch(struct bt_ingest *x, const char *series, const char *key,
 			    msg);
 			free(msg);
 		}
+		bt_http_resp_free(&r);
+		o = a.obs;
+		n = a.n;
+		if (f == BT_F_NONE)
+			f = macro_window(o, n, from, why);
 		if (f != BT_F_NONE) {
 			snprintf(err, BT_ERRLEN, "%s: %s", series, why);
-			bt_http_resp_free(&r);
+			free(o);
 			break;
 		}
-		if (bt_parse_fred(r.body, r.len, &o, &n, &count, why) == -1) {
-			bt_http_resp_free(&r);
-			snprintf(err, BT_ERRLEN, "%s: %s", series, why);
-			f = BT_F_DATA;
-			break;
-		}
-		bt_http_resp_free(&r);
+		a.obs = NULL;
 		if (n > 0 && m->total > 0 &&
 		    o[0].date <= m->all[m->total - 1].date) {
 			snprintf(err, BT_ERRLEN, "%s: the page at offset %zu "
@@ -635,7 +731,7 @@ macro_fetch(struct bt_ingest *x, const char *series, const char *key,
 			memcpy(m->all + m->total, o, n * sizeof(*o));
 		m->total += n;
 		free(o);
-		if (n == 0 || count < 0 || (int64_t)m->total >= count)
+		if (n == 0 || a.count < 0 || (int64_t)m->total >= a.count)
 			break;
 	}
 	bt_buf_free(&q);

@@ -222,16 +222,52 @@ lock_of(sqlite3 *db)
 }
 
 /*
+ * The name SQLite is to open for path, malloc'd, or NULL for path itself.
+ * With BT_DB_SNAPSHOT and no -wal file beside it (no writer between a
+ * commit and its checkpoint: the file is whole), the file as immutable,
+ * so that reading it creates no -shm or -wal file and takes no lock: a
+ * reader that leaves no trace (bt-fetch --check).  With a -wal there,
+ * the plain read-only open, which then creates nothing either.
+ */
+static char *
+snapshot_name(const char *path, int mode)
+{
+	struct bt_buf b = { 0 };
+	const char *p;
+	char *wal;
+	bool whole;
+
+	if (!(mode & BT_DB_SNAPSHOT))
+		return NULL;
+	if (asprintf(&wal, "%s-wal", path) == -1)
+		abort();
+	whole = access(wal, F_OK) == -1;
+	free(wal);
+	if (!whole)
+		return NULL;
+	bt_buf_printf(&b, "file:");
+	for (p = path; *p != '\0'; p++)
+		if (*p == '%' || *p == '?' || *p == '#')
+			bt_buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			bt_buf_add(&b, p, 1);
+	bt_buf_printf(&b, "?immutable=1");
+	return b.p;
+}
+
+/*
  * Opens path with the seed's pragmas: read-only (BT_DB_RO), read-write, or
  * created (BT_DB_CREATE, with mode fmode before SQLite opens it, since the
  * -wal and -shm files copy the database's mode).  0 or an exit code.
  * bt_migrate.c's bt_open_store() and bt_open_state() add the schema.
+ * BT_DB_RO | BT_DB_SNAPSHOT writes nothing at all (snapshot_name()), not
+ * even to recover a WAL index for the read.
  */
 int
 bt_db_open(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 {
 	static bool configured;
-	char *dir, *s;
+	char *dir, *s, *name;
 	int flags, rc, fd;
 	struct stat sb;
 
@@ -278,7 +314,10 @@ bt_db_open(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 	}
 	flags = (mode & (BT_DB_RW | BT_DB_CREATE)) ?
 	    SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-	rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	name = snapshot_name(path, mode);
+	rc = sqlite3_open_v2(name != NULL ? name : path, db, flags |
+	    SQLITE_OPEN_NOMUTEX | (name != NULL ? SQLITE_OPEN_URI : 0), NULL);
+	free(name);
 	if (rc != SQLITE_OK) {
 		snprintf(err, BT_ERRLEN, "%s: %s", path, *db != NULL ?
 		    bt_db_errmsg(*db) : sqlite3_errstr(rc));
@@ -291,7 +330,7 @@ bt_db_open(const char *path, int mode, int fmode, sqlite3 **db, char *err)
 		lock_register(*db, true);
 	/* The busy timeout first: ro_recover() makes the first read. */
 	sqlite3_busy_timeout(*db, (int)bt_conf_long("SQLITE_BUSY_TIMEOUT_MS"));
-	if ((flags == SQLITE_OPEN_READONLY &&
+	if ((flags == SQLITE_OPEN_READONLY && !(mode & BT_DB_SNAPSHOT) &&
 	    (rc = ro_recover(*db, path, err)) != 0) ||
 	    (rc = pragmas(*db, path, err)) != 0) {
 		bt_close(*db);

@@ -11,7 +11,8 @@
 
 enum { BT_DB_RO = 0, BT_DB_RW = 1, BT_DB_CREATE = 2,
 	BT_DB_PLAIN_OK = 4,	/* open a seed-layout store, to migrate it */
-	BT_DB_STATE = 8 };	/* the state file: writes take its own lock */
+	BT_DB_STATE = 8,	/* the state file: writes take its own lock */
+	BT_DB_SNAPSHOT = 16 };	/* with BT_DB_RO: leave no trace (bt_db.c) */
 
 /*
  * A connection with the seed's pragmas (bt_migrate.h's bt_open_store()

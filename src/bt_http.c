@@ -21,6 +21,8 @@ struct bt_http {
 	CURL	*curl;
 	char	*base;
 	size_t	 max;
+	long	 timeout_ms;	/* BT_HTTP_TIMEOUT */
+	double	 deadline;	/* bt_mono() time; 0: none */
 	char	 errbuf[CURL_ERROR_SIZE];
 	struct bt_http_resp *cur;
 	struct bt_buf body;
@@ -76,8 +78,8 @@ bt_http_new(const char *base, char *err)
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(bt_conf_double("BT_HTTP_CONNECT_TIMEOUT") * 1000));
-	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
-	    (long)(bt_conf_double("BT_HTTP_TIMEOUT") * 1000));
+	h->timeout_ms = (long)(bt_conf_double("BT_HTTP_TIMEOUT") * 1000);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
 	    bt_conf_long("BT_HTTP_LOW_SPEED_TIME"));
@@ -87,6 +89,12 @@ bt_http_new(const char *base, char *err)
 	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
 	/* Never CURLOPT_VERBOSE: it would print URLs with secrets. */
 	return h;
+}
+
+void
+bt_http_deadline(struct bt_http *h, double deadline)
+{
+	h->deadline = deadline;
 }
 
 void
@@ -127,12 +135,47 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A request that never went out: a transport error with an empty body. */
+static int
+not_sent(struct bt_http_resp *r, const char *why)
+{
+	memset(r, 0, sizeof(*r));
+	r->used_weight = -1;
+	r->retry_after = -1;
+	snprintf(r->err, sizeof(r->err), "%s", why);
+	if ((r->body = strdup("")) == NULL)
+		abort();
+	return -1;
+}
+
+/*
+ * The whole request's timeout: BT_HTTP_TIMEOUT, or less when the run's
+ * deadline is nearer.  False when the deadline has passed.
+ */
+static bool
+set_timeout(struct bt_http *h)
+{
+	double left;
+	long ms = h->timeout_ms;
+
+	if (h->deadline > 0) {
+		if ((left = h->deadline - bt_mono()) <= 0)
+			return false;
+		if (left * 1000 < (double)ms)
+			ms = (long)(left * 1000) + 1;
+	}
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, ms);
+	return true;
+}
+
 static int
 perform(struct bt_http *h, const char *url, struct bt_http_resp *r)
 {
 	CURLcode cc;
 	curl_off_t ra = -1;
 
+	if (!set_timeout(h))
+		return not_sent(r, "the run's deadline has passed");
 	memset(r, 0, sizeof(*r));
 	r->used_weight = -1;
 	r->retry_after = -1;
@@ -221,7 +264,7 @@ bt_http_post_file(struct bt_http *h, const char *path,
 {
 	curl_mime *mime;
 	curl_mimepart *part;
-	char *url;
+	char *url, why[BT_ERRLEN];
 	int i, rc;
 
 	if (asprintf(&url, "%s%s", h->base, path) == -1)
@@ -236,12 +279,8 @@ bt_http_post_file(struct bt_http *h, const char *path,
 	part = curl_mime_addpart(mime);
 	curl_mime_name(part, field);
 	if (curl_mime_filedata(part, file) != CURLE_OK) {
-		memset(r, 0, sizeof(*r));
-		r->used_weight = -1;
-		r->retry_after = -1;
-		snprintf(r->err, sizeof(r->err), "%s: cannot be read", file);
-		if ((r->body = strdup("")) == NULL)
-			abort();
+		snprintf(why, sizeof(why), "%s: cannot be read", file);
+		not_sent(r, why);
 		curl_mime_free(mime);
 		explicit_bzero(url, strlen(url));
 		free(url);

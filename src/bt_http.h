@@ -20,6 +20,12 @@ struct bt_http;
 /* Base URL must be https, or http on a loopback address. */
 struct bt_http *bt_http_new(const char *base, char *err);
 void	 bt_http_free(struct bt_http *h);
+/*
+ * A run's deadline (a bt_mono() time; 0: none): each request's timeout
+ * is cut to what is left of it, and after it no request goes out (a
+ * transport error, status 0).
+ */
+void	 bt_http_deadline(struct bt_http *h, double deadline);
 /* GET base+path?query; query values must already be escaped. */
 int	 bt_http_get(struct bt_http *h, const char *path, const char *query,
 	    struct bt_http_resp *r);

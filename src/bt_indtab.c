@@ -26,6 +26,14 @@
  * depend only on candles before, which did not change).  A state that
  * does not load (another bt version, another spec), or whose last candle
  * is no longer stored, also means a recomputation.
+ *
+ * A stored candle whose high, low or close is not a price (bt_price_ok():
+ * a store written before such were refused, or by another writer) is left
+ * out, as a gap is: one 1e308 would make every later ATR Inf and every
+ * running sum nonsense, so the states stay finite and the other rows
+ * right.  It is counted (skipped) for the caller to report.  A saved state
+ * that is not finite (one computed over such a candle before) does not
+ * resume: the pair is recomputed.
  */
 #include <math.h>
 #include <stddef.h>
@@ -546,6 +554,37 @@ load_states(const struct bt_ind_spec *s, struct states *S, const void *blob,
 	return len == 0 ? 0 : -1;
 }
 
+static bool
+ema_finite(const struct bt_ema_st *e)
+{
+	return isfinite(e->sum) && isfinite(e->prev);
+}
+
+/* Whether every running figure of the states S is a finite number. */
+static bool
+states_finite(const struct bt_ind_spec *s, const struct states *S)
+{
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < s->nsma; i++)
+		ok = ok && isfinite(S->sma[i].sum);
+	for (i = 0; i < s->nema; i++)
+		ok = ok && ema_finite(&S->ema[i]);
+	for (i = 0; i < s->nrsi; i++)
+		ok = ok && isfinite(S->rsi[i].prev) &&
+		    isfinite(S->rsi[i].gain) && isfinite(S->rsi[i].loss);
+	if (s->bb)
+		ok = ok && isfinite(S->bb.sum) && isfinite(S->bb.sum2);
+	for (i = 0; i < s->natr; i++)
+		ok = ok && isfinite(S->atr[i].prevc) &&
+		    isfinite(S->atr[i].sum) && isfinite(S->atr[i].atr);
+	if (s->mfast)
+		ok = ok && ema_finite(&S->macd.fe) && ema_finite(&S->macd.se) &&
+		    ema_finite(&S->macd.sg);
+	return ok;
+}
+
 /* ---------------------------------------------------------------- update */
 
 static int
@@ -587,7 +626,8 @@ read_saved(sqlite3 *db, const struct bt_ind_spec *s, const struct bt_pair *p,
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 			v->dirty = sqlite3_column_int64(st, 4);
 		v->loaded = v->same && load_states(s, S, sqlite3_column_blob(st,
-		    5), (size_t)sqlite3_column_bytes(st, 5)) == 0;
+		    5), (size_t)sqlite3_column_bytes(st, 5)) == 0 &&
+		    states_finite(s, S);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -684,6 +724,11 @@ write_rows(sqlite3 *db, const struct bt_ind_spec *s, struct states *S,
 	if (ins == NULL)
 		return BT_EX_SOFTWARE;
 	for (i = 0; i < d->n; i++) {
+		if (!bt_price_ok(d->h[i]) || !bt_price_ok(d->l[i]) ||
+		    !bt_price_ok(d->c[i])) {
+			r->skipped++;
+			continue;
+		}
 		step(s, S, c, d->h[i], d->l[i], d->c[i], vals);
 		t = d->t[i];
 		if (t < write_from)

@@ -46,6 +46,7 @@ int	 bt_ind_reset(sqlite3 *db, char *err);
 struct bt_ind_run {
 	int64_t	 rows;		/* rows written */
 	int64_t	 candles;	/* candles stepped */
+	int64_t	 skipped;	/* stored candles that are not prices */
 	int64_t	 from;		/* first open time written, -1: none */
 	bool	 full;		/* recomputed from the first candle */
 	const char *why;	/* why full: "new", "dirty", "state", ... */

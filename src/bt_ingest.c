@@ -16,9 +16,13 @@
  *   pair still behind, dirty or new is swept up, so the table is whole
  *   after every run.  A failure there leaves the candles stored and the
  *   pair pending.  A dry run writes neither.
+ * - A price is stored as Binance gives it once it has passed the parser's
+ *   checks, even when it jumps by more than BT_PRICE_JUMP_MAX from the
+ *   close before it (crashes are real); such a page raises one WARNING.
  * - SQLite, stdout and events on the calling thread only.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +49,8 @@ bt_ingest_init(struct bt_ingest *x, bool dry, bool quiet, bool verbose)
 void
 bt_ingest_free(struct bt_ingest *x)
 {
+	json_decref(x->left);
+	x->left = NULL;
 	bt_binance_free(&x->bn);
 	bt_list_free(x->indtfs, x->nindtfs);
 	x->indtfs = NULL;
@@ -140,6 +146,83 @@ bt_ingest_warn_daily(struct bt_ingest *x, const char *kind, const char *sym,
 
 /* ---------------------------------------------------------------- store */
 
+/* The first jump of a page from the close before a candle, and a count. */
+struct jump {
+	size_t	 candles;	/* candles with a jump */
+	double	 ratio, price, prev;
+	int64_t	 t;
+	const char *field;
+};
+
+/* The close of the stored candle before open time t; NAN when none. */
+static double
+close_before(struct bt_ingest *x, const char *symbol, const char *tf,
+    int64_t t)
+{
+	struct bt_pair p;
+	struct bt_series d = { 0 };
+	char err[BT_ERRLEN];
+	double prev = NAN;
+
+	if (bt_pair_get(x->db, symbol, tf, false, NULL, 0, &p, err) == 0 &&
+	    p.id != 0 && bt_candles_load(x->db, &p, 0, t - 1, 1, BT_LOAD_OHLC,
+	    &d, err) == 0 && d.n == 1)
+		prev = d.c[0];
+	bt_series_free(&d);
+	return prev;
+}
+
+/*
+ * Each price of c against the close before it; crashes are real, so a
+ * jump is stored, and the page's first one is a WARNING.
+ */
+static void
+jumps(struct bt_ingest *x, const char *symbol, const char *tf,
+    const struct bt_candle *c, size_t n)
+{
+	static const char *field[] = { "open", "high", "low", "close" };
+	struct jump j = { 0 };
+	char ts[32];
+	double max = bt_conf_double("BT_PRICE_JUMP_MAX"), prev, v[4], r;
+	size_t i, k;
+	bool hit;
+
+	prev = close_before(x, symbol, tf, c[0].t);
+	for (i = 0; i < n; i++) {
+		v[0] = c[i].o;
+		v[1] = c[i].h;
+		v[2] = c[i].l;
+		v[3] = c[i].c;
+		hit = false;
+		for (k = 0; k < 4 && !isnan(prev); k++) {
+			r = v[k] > prev ? v[k] / prev : prev / v[k];
+			if (r <= max)
+				continue;
+			hit = true;
+			if (j.ratio == 0) {
+				j.ratio = r;
+				j.price = v[k];
+				j.prev = prev;
+				j.t = c[i].t;
+				j.field = field[k];
+			}
+		}
+		j.candles += hit;
+		prev = c[i].c;
+	}
+	if (j.candles == 0)
+		return;
+	bt_event(x->dry ? NULL : x->st, "WARNING", "price_jump", symbol, tf,
+	    json_pack("{s:I, s:s, s:f, s:f, s:f, s:I}", "at", (json_int_t)j.t,
+	    "field", j.field, "price", j.price, "previous", j.prev, "ratio",
+	    round(j.ratio * 100) / 100, "candles", (json_int_t)j.candles),
+	    "%s %s: %s %.8g at %s is %.1fx %s the close before it (%.8g; "
+	    "BT_PRICE_JUMP_MAX %g)%s; stored, since crashes are real: check "
+	    "it", symbol, tf, j.field, j.price, bt_fmt_time(j.t, ts), j.ratio,
+	    j.price > j.prev ? "above" : "below", j.prev, max, j.candles > 1 ?
+	    ", and more jumps in the same page" : "");
+}
+
 enum bt_fail
 bt_ingest_store(struct bt_ingest *x, const char *symbol, const char *tf,
     const struct bt_candle *c, size_t n, int64_t *changed, char *err)
@@ -148,7 +231,10 @@ bt_ingest_store(struct bt_ingest *x, const char *symbol, const char *tf,
 	int rc;
 
 	*changed = 0;
-	if (n == 0 || x->dry)
+	if (n == 0)
+		return BT_F_NONE;
+	jumps(x, symbol, tf, c, n);
+	if (x->dry)
 		return BT_F_NONE;
 	/* State first: a recorded range with no rows only costs a check. */
 	if ((rc = bt_begin(x->st, err)) != 0)
@@ -230,6 +316,13 @@ ind_pair(struct bt_ingest *x, const struct bt_pair *p)
 		x->ind_rc = bt_exit_worse(x->ind_rc, rc);
 		return;
 	}
+	if (r.skipped > 0)
+		bt_event(x->st, "WARNING", "indicators_skipped", p->symbol,
+		    p->tf, json_pack("{s:I}", "candles", (json_int_t)r.skipped),
+		    "%s %s: %lld stored candle(s) with a high, low or close "
+		    "that is not a price left out of the indicators; "
+		    "bt-validate reports them, bt-fetch --repair replaces them",
+		    p->symbol, p->tf, (long long)r.skipped);
 	if (r.candles > 0 || r.full)
 		x->ind_pairs++;
 	x->ind_rows += r.rows;
@@ -287,7 +380,9 @@ bt_ingest_sweep(struct bt_ingest *x)
 			x->ind_rc = rc;
 			return rc;
 		}
-		for (i = 0; i < n && x->ind_rc == 0; i++)
+		/* Past the deadline the rest stays pending for the next run. */
+		for (i = 0; i < n && x->ind_rc == 0 && !(x->deadline > 0 &&
+		    bt_mono() >= x->deadline); i++)
 			ind_pair(x, &ps[i]);
 		free(ps);
 	}
@@ -311,6 +406,9 @@ bt_ingest_summary(struct bt_ingest *x, json_t *rec, int rc)
 	json_object_set_new(rec, "received", json_integer(x->received));
 	json_object_set_new(rec, "requests", json_integer(x->bn.requests));
 	json_object_set_new(rec, "retries", json_integer(x->bn.retries));
+	if (json_array_size(x->left) > 0)
+		json_object_set_new(rec, "left", json_integer(
+		    (json_int_t)json_array_size(x->left)));
 	ind_fields(x, rec);
 	json_object_set_new(rec, "exit", json_integer(rc));
 	bt_emit(rec);

@@ -18,6 +18,12 @@ struct bt_ingest {
 	struct bt_http	*http;		/* owned: freed by bt_ingest_free() */
 	struct bt_binance bn;		/* the client and its counters */
 	int64_t		 rows, received;	/* totals for the summary */
+	/*
+	 * A candle run's deadline (BT_FETCH_DEADLINE, a bt_mono() time; 0:
+	 * none), and the pairs it left for the next run: [[symbol, tf]...].
+	 */
+	double		 deadline;
+	json_t		*left;
 	/* The indicator table. */
 	bool		 ind;		/* on, and this run writes */
 	struct bt_ind_spec spec;
@@ -34,7 +40,10 @@ void	 bt_ingest_free(struct bt_ingest *x);	/* not db, st */
 /*
  * One page or file of a pair: its dirty range, then its candles, all or
  * nothing; *changed counts the rows inserted or altered.  BT_F_NONE, or
- * BT_F_STORE (BT_F_BAN for a busy write lock: exit 75) with err set.
+ * BT_F_STORE (BT_F_BAN for a busy write lock: exit 75) with err set.  A
+ * price more than BT_PRICE_JUMP_MAX times the close before it (or less
+ * than its 1/BT_PRICE_JUMP_MAX) is stored, and one WARNING `price_jump'
+ * says so for the page, dry run or not.
  */
 enum bt_fail bt_ingest_store(struct bt_ingest *x, const char *symbol,
 	    const char *tf, const struct bt_candle *c, size_t n,
@@ -52,7 +61,8 @@ void	 bt_ingest_pair_done(struct bt_ingest *x, const char *symbol,
 	    const char *tf, int64_t rows);
 /*
  * At the end of a run that stored candles: every pair of the indicator
- * timeframes still behind, dirty or new.  0 or the worst failure.
+ * timeframes still behind, dirty or new, until x->deadline (the rest
+ * stays pending for the next run).  0 or the worst failure.
  */
 int	 bt_ingest_sweep(struct bt_ingest *x);
 
@@ -79,8 +89,8 @@ void	 bt_ingest_warn_daily(struct bt_ingest *x, const char *kind,
 	    __attribute__((format(printf, 5, 6)));
 /*
  * The end of a run's summary line: rows, received, requests, retries,
- * the indicator table's figures when it was kept, and `exit' rc.  Prints
- * it; returns rc.
+ * `left' when the deadline left pairs, the indicator table's figures when
+ * it was kept, and `exit' rc.  Prints it; returns rc.
  */
 int	 bt_ingest_summary(struct bt_ingest *x, json_t *rec, int rc);
 

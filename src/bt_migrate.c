@@ -458,7 +458,8 @@ bt_open_state(const char *path, int mode, sqlite3 **db, char *err)
 
 	if ((rc = bt_db_open(path, mode | BT_DB_STATE, 0600, db, err)) != 0)
 		return rc;
-	if ((rc = migrate(*db, false, mode != BT_DB_RO, false, err)) != 0) {
+	if ((rc = migrate(*db, false, (mode & (BT_DB_RW | BT_DB_CREATE)) != 0,
+	    false, err)) != 0) {
 		bt_close(*db);
 		*db = NULL;
 	}

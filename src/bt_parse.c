@@ -163,12 +163,45 @@ bt_parse_decimal(const char *s, size_t len, double *v)
 	return 0;
 }
 
+bool
+bt_price_ok(double p)
+{
+	return isfinite(p) && p > 0 && p <= BT_VALUE_MAX;
+}
+
+/*
+ * The first price or volume of c above BT_VALUE_MAX, into why: a number
+ * that parses is not always a figure ("1e308" would make every later
+ * indicator Inf or nonsense).
+ */
+static int
+too_large(const struct bt_candle *c, char *why, size_t len)
+{
+	static const char *name[] = { "open", "high", "low", "close",
+	    "volume", "quote volume", "taker buy base", "taker buy quote" };
+	const double v[] = { c->o, c->h, c->l, c->c, c->v,
+	    (c->has & BT_HAS_QV) ? c->qv : 0, (c->has & BT_HAS_TB) ? c->tb : 0,
+	    (c->has & BT_HAS_TQ) ? c->tq : 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (fabs(v[i]) > BT_VALUE_MAX) {
+			snprintf(why, len, "%s %.6g is above %g: not a real "
+			    "figure", name[i], v[i], BT_VALUE_MAX);
+			return -1;
+		}
+	return 0;
+}
+
 int
 bt_candle_check(const struct bt_candle *c, int64_t iv, char *why,
     size_t len)
 {
 	if (!isfinite(c->o) || !isfinite(c->h) || !isfinite(c->l) ||
-	    !isfinite(c->c) || !isfinite(c->v)) {
+	    !isfinite(c->c) || !isfinite(c->v) ||
+	    ((c->has & BT_HAS_QV) && !isfinite(c->qv)) ||
+	    ((c->has & BT_HAS_TB) && !isfinite(c->tb)) ||
+	    ((c->has & BT_HAS_TQ) && !isfinite(c->tq))) {
 		snprintf(why, len, "a price or volume is not finite");
 		return -1;
 	}
@@ -176,6 +209,8 @@ bt_candle_check(const struct bt_candle *c, int64_t iv, char *why,
 		snprintf(why, len, "a price is not positive");
 		return -1;
 	}
+	if (too_large(c, why, len) == -1)
+		return -1;
 	if (c->h < c->l) {
 		snprintf(why, len, "high %.8g is below low %.8g", c->h, c->l);
 		return -1;
@@ -225,6 +260,25 @@ jint(json_t *a, size_t i, int64_t *v)
 	return 0;
 }
 
+/*
+ * An answer of JSON that is not of the shape asked for: Binance's error
+ * object {"code":-1003,"msg":"..."} is said with its code and message,
+ * anything else as `what'.  Returns BT_PARSE_MALFORMED.
+ */
+static int
+malformed(json_t *root, const char *what, char *err)
+{
+	json_t *code = json_object_get(root, "code");
+	const char *msg = json_string_value(json_object_get(root, "msg"));
+
+	if (json_is_integer(code))
+		snprintf(err, BT_ERRLEN, "Binance error %lld: %s",
+		    (long long)json_integer_value(code), msg ? msg : "");
+	else
+		snprintf(err, BT_ERRLEN, "%s", what);
+	return BT_PARSE_MALFORMED;
+}
+
 /* Fields by position in Binance's kline array, for messages. */
 static const char *kfield[] = { "open time", "open", "high", "low", "close",
     "volume", "close time", "quote volume", "trades", "taker buy base",
@@ -251,12 +305,12 @@ bt_parse_klines(const char *body, size_t len, int64_t iv,
 		snprintf(err, BT_ERRLEN, "not JSON (%s at byte %d)", je.text,
 		    je.position);
 		arena_reset();
-		return -1;
+		return BT_PARSE_MALFORMED;
 	}
 	if (!json_is_array(root)) {
-		snprintf(err, BT_ERRLEN, "not an array of klines");
+		bad = malformed(root, "not an array of klines", err);
 		drop_arena(root);
-		return -1;
+		return bad;
 	}
 	n = json_array_size(root);
 	if (n > 0 && (c = calloc(n, sizeof(*c))) == NULL)
@@ -639,14 +693,14 @@ load(const char *body, size_t len, char *err)
 /* -------------------------------------------------------------- futures */
 
 int
-bt_parse_futures(const char *body, size_t len, const char *tkey,
-    const char *const *keys, int nk, int nreq, struct bt_sent_row **out,
-    size_t *n, char *err)
+bt_parse_futures(const char *body, size_t len, const char *symbol,
+    const char *tkey, const char *const *keys, int nk, int nreq,
+    struct bt_sent_row **out, size_t *n, char *err)
 {
-	json_t *root, *row;
+	json_t *root, *row, *sym;
 	struct bt_sent_row *v = NULL;
 	size_t i;
-	int k, r;
+	int k, r, rc = -1;
 
 	*out = NULL;
 	*n = 0;
@@ -655,11 +709,9 @@ bt_parse_futures(const char *body, size_t len, const char *tkey,
 		return -1;
 	}
 	if ((root = load(body, len, err)) == NULL)
-		return -1;
+		return BT_PARSE_MALFORMED;
 	if (!json_is_array(root)) {
-		snprintf(err, BT_ERRLEN, "not a JSON array%s",
-		    json_is_object(root) && json_object_get(root, "msg") ?
-		    " (an error object)" : "");
+		rc = malformed(root, "not a JSON array", err);
 		goto fail;
 	}
 	if (json_array_size(root) > 0 &&
@@ -668,6 +720,16 @@ bt_parse_futures(const char *body, size_t len, const char *tkey,
 	json_array_foreach(root, i, row) {
 		if (!json_is_object(row)) {
 			snprintf(err, BT_ERRLEN, "row %zu: not an object", i + 1);
+			goto fail;
+		}
+		/* A row of another symbol than the one asked is not ours. */
+		sym = json_object_get(row, "symbol");
+		if (symbol != NULL && sym != NULL && (!json_is_string(sym) ||
+		    strcmp(json_string_value(sym), symbol) != 0)) {
+			snprintf(err, BT_ERRLEN, "row %zu: symbol %.24s is not "
+			    "%s, the one asked for", i + 1,
+			    json_is_string(sym) ? json_string_value(sym) :
+			    "(not a string)", symbol);
 			goto fail;
 		}
 		if (jtime(json_object_get(row, tkey), &v[i].t) == -1) {
@@ -703,7 +765,7 @@ bt_parse_futures(const char *body, size_t len, const char *tkey,
 fail:
 	free(v);
 	json_decref(root);
-	return -1;
+	return rc;
 }
 
 /* --------------------------------------------------------------- ticker */
@@ -747,16 +809,18 @@ bt_parse_ticker(const char *body, size_t len, struct bt_ticker_row **out,
 	json_t *root, *o;
 	struct bt_ticker_row *v = NULL;
 	size_t i, cnt;
+	int rc = -1;
 
 	*out = NULL;
 	*n = 0;
 	if ((root = load(body, len, err)) == NULL)
-		return -1;
+		return BT_PARSE_MALFORMED;
 	/* One symbol asked for alone comes as an object. */
 	cnt = json_is_array(root) ? json_array_size(root) :
 	    json_is_object(root) ? 1 : 0;
-	if (!json_is_array(root) && !json_is_object(root)) {
-		snprintf(err, BT_ERRLEN, "not a JSON array or object");
+	if ((!json_is_array(root) && !json_is_object(root)) ||
+	    (json_is_object(root) && json_object_get(root, "symbol") == NULL)) {
+		rc = malformed(root, "not a JSON array or object", err);
 		goto fail;
 	}
 	if (cnt > 0 && (v = calloc(cnt, sizeof(*v))) == NULL)
@@ -773,7 +837,7 @@ bt_parse_ticker(const char *body, size_t len, struct bt_ticker_row **out,
 fail:
 	free(v);
 	json_decref(root);
-	return -1;
+	return rc;
 }
 
 /* ----------------------------------------------------------------- FRED */
@@ -798,17 +862,19 @@ bt_parse_fred(const char *body, size_t len, struct bt_fred_obs **out,
 	json_t *root, *obs, *o, *d, *val;
 	struct bt_fred_obs *v = NULL;
 	size_t i;
+	int rc = -1;
 
 	*out = NULL;
 	*n = 0;
 	*count = -1;
 	if ((root = load(body, len, err)) == NULL)
-		return -1;
+		return BT_PARSE_MALFORMED;
 	obs = json_object_get(root, "observations");
 	if (!json_is_object(root) || !json_is_array(obs)) {
 		snprintf(err, BT_ERRLEN, "no observations array%s",
 		    json_object_get(root, "error_message") ?
 		    " (an error object)" : "");
+		rc = BT_PARSE_MALFORMED;
 		goto fail;
 	}
 	if (json_is_integer(json_object_get(root, "count")))
@@ -853,7 +919,7 @@ bt_parse_fred(const char *body, size_t len, struct bt_fred_obs **out,
 fail:
 	free(v);
 	json_decref(root);
-	return -1;
+	return rc;
 }
 
 char *

@@ -29,8 +29,15 @@ struct bt_candle {
 
 /*
  * Parsers of outside input.  Each returns 0 or -1 with err naming where
- * (file:line, row N) and why.  Candles come back sorted as given.
+ * (file:line, row N) and why.  Candles come back sorted as given.  The
+ * parsers of HTTP answers (klines, futures, ticker, FRED) return
+ * BT_PARSE_MALFORMED instead when the answer is not JSON or not of the
+ * shape asked for (a cut body, an HTML page, an error object): a break of
+ * the protocol that a caller may retry, where -1 is bad data in a well
+ * formed answer.  An error object of Binance's is said with its code and
+ * message.
  */
+#define BT_PARSE_MALFORMED	(-2)
 int	 bt_parse_klines(const char *body, size_t len, int64_t iv,
 	    struct bt_candle **out, size_t *n, char *err);
 /* data.binance.vision CSV (ms or us, header optional). */
@@ -43,7 +50,18 @@ int	 bt_parse_freqtrade(const char *name, const char *buf, size_t len,
 void	 bt_parse_release(void);
 /* A decimal as Binance writes it ("0.0163", "8.4E-7"); no nan, inf, hex. */
 int	 bt_parse_decimal(const char *s, size_t len, double *v);
-/* Checks one candle: finite, high >= max(o,c), low <= min(o,c), v >= 0. */
+/*
+ * The largest price or volume taken (far above any real Binance figure,
+ * and small enough that the indicators' sums of squares over
+ * BT_IND_MAXPERIOD bars and every price x volume stay finite).
+ */
+#define BT_VALUE_MAX	1e18
+/* A price a candle may carry: finite, above 0, at most BT_VALUE_MAX. */
+bool	 bt_price_ok(double p);
+/*
+ * Checks one candle: prices bt_price_ok(), volumes finite in
+ * 0..BT_VALUE_MAX, high >= max(o,c), low <= min(o,c).
+ */
 int	 bt_candle_check(const struct bt_candle *c, int64_t iv, char *why,
 	    size_t len);
 /* A gap record line; 1 when the line is one, 0 when not, -1 on error. */
@@ -65,10 +83,11 @@ struct bt_sent_row {
  * A JSON array of objects (fundingRate, openInterestHist, ...): `tkey'
  * is the time field (a number or a string of digits), keys[0..nk-1] the
  * values (decimal strings, E-notation included, or numbers); keys after
- * the first `nreq' may be absent or "".  Rows must ascend strictly.
+ * the first `nreq' may be absent or "".  Rows must ascend strictly.  A
+ * row that names a symbol must name `symbol' (NULL: any), the one asked.
  */
-int	 bt_parse_futures(const char *body, size_t len, const char *tkey,
-	    const char *const *keys, int nk, int nreq,
+int	 bt_parse_futures(const char *body, size_t len, const char *symbol,
+	    const char *tkey, const char *const *keys, int nk, int nreq,
 	    struct bt_sent_row **out, size_t *n, char *err);
 /* /api/v3/ticker/24hr: one row per symbol, t = closeTime. */
 #define BT_TICKER_NF	8

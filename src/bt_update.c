@@ -21,6 +21,15 @@
  *   BT_CIRCUIT_BREAKER pairs in a row fail on transport errors) ends the
  *   fetching.  The breaker is decided on the fetcher thread, so that not
  *   one more request goes out.
+ * - The run's deadline (BT_FETCH_DEADLINE from the program's start) is
+ *   the other end: the breaker counts failures in a row, and stalls on
+ *   every other pair never trip it.  At the deadline the request under
+ *   way is cut, nothing more is asked, what was fetched is stored, and
+ *   the pairs not done are left for the next run: a `left' pair line for
+ *   the one cut, a WARNING `deadline' naming them all, exit 75.
+ * - Binance's clock is checked against ours at the start (skew read half
+ *   the round trip after the request left): more than BT_CLOCK_SKEW_MAX
+ *   apart is a WARNING `clock_skew'; the pager cuts at the earlier clock.
  * - A pair never seen starts at `since' (--since), a known one at its
  *   newest stored open time (that candle is asked for again), and with
  *   --repair every pair days back; each at an open time of its interval.
@@ -66,6 +75,7 @@ connect(struct bt_ingest *x)
 	bt_binance_init(&x->bn, x->http, "BT_RETRY_DELAYS",
 	    (long)(bt_conf_long("BT_WEIGHT_LIMIT") *
 	    bt_conf_double("BT_WEIGHT_SHARE")), x->verbose);
+	bt_binance_deadline(&x->bn, x->deadline);
 	return 0;
 }
 
@@ -210,7 +220,8 @@ pair_line(struct bt_ingest *x, struct pairrun *pr, double secs)
 	json_object_set_new(rec, "symbol", json_string(pr->k.symbol));
 	json_object_set_new(rec, "tf", json_string(pr->k.tf));
 	json_object_set_new(rec, "status", json_string(pr->k.fail ==
-	    BT_F_NONE ? "ok" : "failed"));
+	    BT_F_NONE ? "ok" : pr->k.fail == BT_F_DEADLINE ? "left" :
+	    "failed"));
 	json_object_set_new(rec, "rows", json_integer(pr->rows));
 	json_object_set_new(rec, "received", json_integer(pr->k.received));
 	json_object_set_new(rec, "first", pr->first ?
@@ -225,11 +236,23 @@ pair_line(struct bt_ingest *x, struct pairrun *pr, double secs)
 	bt_emit(rec);
 }
 
+/* A pair the deadline left for the next run. */
+static void
+left(struct bt_ingest *x, const struct pairrun *pr)
+{
+	if (x->left == NULL)
+		x->left = json_array();
+	json_array_append_new(x->left, json_pack("[s,s]", pr->k.symbol,
+	    pr->k.tf));
+}
+
 /* The fetcher is done with pr: its line, its indicators, its failure. */
 static void
 pair_end(struct bt_ingest *x, struct pairrun *pr, enum bt_fail *worst,
     int *rc)
 {
+	bool skipped;
+
 	if (pr->sfail != BT_F_NONE) {
 		pr->k.fail = pr->sfail;
 		memcpy(pr->k.err, pr->serr, sizeof(pr->k.err));
@@ -237,10 +260,16 @@ pair_end(struct bt_ingest *x, struct pairrun *pr, enum bt_fail *worst,
 	x->received += pr->k.received;
 	/* Its candles are in: its indicators follow (issue 6). */
 	bt_ingest_pair_done(x, pr->k.symbol, pr->k.tf, pr->rows);
-	if (atomic_load(&x->bn.stop) && pr->k.requests == 0)
-		return;			/* skipped: never started */
+	skipped = atomic_load(&x->bn.stop) && pr->k.requests == 0;
+	if (pr->k.fail == BT_F_DEADLINE || (skipped &&
+	    atomic_load(&x->bn.late))) {
+		left(x, pr);
+		bt_fail_worse(worst, BT_F_DEADLINE);
+	}
+	if (skipped)
+		return;			/* never started */
 	pair_line(x, pr, bt_mono() - pr->k.t0);
-	if (pr->k.fail == BT_F_NONE)
+	if (pr->k.fail == BT_F_NONE || pr->k.fail == BT_F_DEADLINE)
 		return;
 	bt_event(x->dry ? NULL : x->st, "WARNING", "fetch_failed",
 	    pr->k.symbol, pr->k.tf, NULL, "%s %s: %s", pr->k.symbol,
@@ -304,6 +333,47 @@ fetch_pairs(struct bt_ingest *x, struct pairrun *prs, size_t nprs, int *rc)
 	return worst;
 }
 
+/*
+ * The pairs the deadline left, said once: a WARNING naming them, so
+ * that the next hour's run is expected to take them up.
+ */
+static void
+deadline_event(struct bt_ingest *x, size_t npairs)
+{
+	size_t n = json_array_size(x->left);
+	json_t *first = json_array_get(x->left, 0);
+
+	if (n == 0)
+		return;
+	bt_event(x->dry ? NULL : x->st, "WARNING", "deadline", NULL, NULL,
+	    json_pack("{s:f, s:I, s:O}", "deadline", bt_conf_double(
+	    "BT_FETCH_DEADLINE"), "left", (json_int_t)n, "pairs", x->left),
+	    "BT_FETCH_DEADLINE (%g s) passed: %zu of %zu pairs left for the "
+	    "next run, from %s %s on", bt_conf_double("BT_FETCH_DEADLINE"), n,
+	    npairs, json_string_value(json_array_get(first, 0)),
+	    json_string_value(json_array_get(first, 1)));
+}
+
+/* Binance's clock more than BT_CLOCK_SKEW_MAX from ours: a WARNING. */
+static void
+clock_check(struct bt_ingest *x)
+{
+	struct bt_binance *b = &x->bn;
+	double max = bt_conf_double("BT_CLOCK_SKEW_MAX");
+	char ts[32];
+
+	if (fabs(b->skew) <= max)
+		return;
+	bt_event(x->dry ? NULL : x->st, "WARNING", "clock_skew", NULL, NULL,
+	    json_pack("{s:f, s:s, s:b}", "skew", round(b->skew * 1000) / 1000,
+	    "server_time", bt_fmt_time(b->server_ms, ts), "microseconds",
+	    b->time_us), "Binance's clock is %.3f s %s this host's (more than "
+	    "BT_CLOCK_SKEW_MAX %g s)%s; candles are cut off at the earlier of "
+	    "the two: check the host's time synchronisation", fabs(b->skew),
+	    b->skew > 0 ? "ahead of" : "behind", max, b->time_us ?
+	    "; its serverTime came in microseconds" : "");
+}
+
 /* Binance's time, or the run ends: a ban recorded, or a WARNING. */
 static int
 server_time(struct bt_ingest *x)
@@ -316,11 +386,19 @@ server_time(struct bt_ingest *x)
 		bt_ingest_ban(x);
 		return bt_fail_exit(f);
 	}
+	if (f == BT_F_DEADLINE) {
+		bt_event(x->dry ? NULL : x->st, "WARNING", "deadline", NULL,
+		    NULL, NULL, "BT_FETCH_DEADLINE (%g s) passed before "
+		    "Binance gave its time: every pair is left for the next "
+		    "run", bt_conf_double("BT_FETCH_DEADLINE"));
+		return bt_fail_exit(f);
+	}
 	if (f != BT_F_NONE) {
 		bt_event(x->dry ? NULL : x->st, "WARNING", "fetch_failed", NULL,
 		    NULL, NULL, "Binance is not answering: %s", err);
 		return bt_fail_exit(f);
 	}
+	clock_check(x);
 	return 0;
 }
 
@@ -394,6 +472,7 @@ fetch_all(struct bt_ingest *x, char **syms, int nsyms, char **tfs,
 		}
 	if (!stop)
 		worst = fetch_pairs(x, prs, (size_t)k, rc);
+	deadline_event(x, (size_t)k);
 	free(prs);
 	return worst;
 }
@@ -432,8 +511,9 @@ judge(struct bt_ingest *x, char **syms, int nsyms, char **tfs, int ntfs,
 		    "(minimum %.0f%%)", out * 100, *current, *counted,
 		    min * 100);
 		*rc = bt_exit_worse(*rc, worst == BT_F_DATA ? BT_EX_DATAERR :
-		    worst == BT_F_RATE ? BT_EX_TEMPFAIL : worst == BT_F_STORE ?
-		    BT_EX_IOERR : BT_EX_UNAVAILABLE);
+		    worst == BT_F_RATE || worst == BT_F_DEADLINE ?
+		    BT_EX_TEMPFAIL : worst == BT_F_STORE ? BT_EX_IOERR :
+		    BT_EX_UNAVAILABLE);
 	}
 	json_decref(stale);
 	return out;
@@ -459,7 +539,8 @@ bt_update_pairs(struct bt_ingest *x, int64_t since, int repair_days)
 	if (x->progress)
 		fputs("\r\033[K", stderr);
 	cov = judge(x, syms, nsyms, tfs, ntfs, worst, &rc, &cur, &cnt);
-	if (worst == BT_F_BAN || worst == BT_F_STORE || worst == BT_F_RATE)
+	if (worst == BT_F_BAN || worst == BT_F_STORE || worst == BT_F_RATE ||
+	    worst == BT_F_DEADLINE)
 		rc = bt_exit_worse(rc, bt_fail_exit(worst));
 	rc = bt_exit_worse(rc, bt_ingest_sweep(x));
 	rec = bt_rec("summary");
@@ -538,6 +619,7 @@ bt_update_gaps(struct bt_ingest *x, FILE *in)
 			prs[i].k.to = gaps[i].to;
 		}
 		worst = fetch_pairs(x, prs, n, &rc);
+		deadline_event(x, n);
 		rc = bt_exit_worse(rc, bt_fail_exit(worst));
 		free(prs);
 	}

@@ -60,6 +60,18 @@ test_expect_success 'the rendered crontab is ready for /etc/cron.d' '
 	grep -q "^30 23,0,1 \* \* \*	nobody	" bt.cron
 '
 
+test_expect_success 'the update runs with BT_FETCH_DEADLINE, under a timeout 2 minutes longer' '
+	grep -qx "BT_FETCH_DEADLINE=780" bt.cron &&
+	grep "run/fetch.lock" commands | grep -q "timeout -k 60 15m bt-fetch -q" &&
+	"$BT_SRC/scripts/render-cron" -F 480 "$BT_SRC/crontab/bt" >d.cron &&
+	grep -qx "BT_FETCH_DEADLINE=480" d.cron &&
+	grep "run/fetch.lock" d.cron | grep -q "timeout -k 60 10m bt-fetch -q" &&
+	"$BT_SRC/scripts/render-cron" -F 500 "$BT_SRC/crontab/bt" | grep "run/fetch.lock" | grep -q "timeout -k 60 620s bt-fetch -q" &&
+	test "$(grep -c "timeout -k 60 10m" d.cron)" = 3 &&
+	test_expect_code 64 "$BT_SRC/scripts/render-cron" -F 0 "$BT_SRC/crontab/bt" &&
+	test_expect_code 64 "$BT_SRC/scripts/render-cron" -F 13m "$BT_SRC/crontab/bt"
+'
+
 test_expect_success 'the backtest slots wrap past midnight' '
 	"$BT_SRC/scripts/render-cron" -H 23 -M 5 "$BT_SRC/crontab/bt" | grep -q "^5 23,0,1 " &&
 	test_expect_code 64 "$BT_SRC/scripts/render-cron" -H 24 -M 0 "$BT_SRC/crontab/bt"

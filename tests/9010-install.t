@@ -131,7 +131,7 @@ test_expect_success 'install-cron writes the cron file, the logrotate file, inst
 	printf "%s\n" PREFIX=/opt/bt BINDIR=/opt/bt/bin BT_USER=nobody \
 	    BT_GROUP=$G BT_HOME=/var/lib/bt BT_CONF=/etc/bt/bt.conf \
 	    BACKTEST_START_HOUR=8 BACKTEST_START_MINUTE=5 CRONDIR=/etc/cron.d \
-	    LOGROTATEDIR=/etc/logrotate.d >expect.conf &&
+	    LOGROTATEDIR=/etc/logrotate.d BT_FETCH_DEADLINE=780 >expect.conf &&
 	grep -v "^#" "$R/etc/bt/install.conf" >got.conf &&
 	test_cmp expect.conf got.conf &&
 	grep -q "^PATH=/opt/bt/bin:" "$R/etc/cron.d/bt" &&
@@ -146,6 +146,23 @@ test_expect_success 'install-cron writes the cron file, the logrotate file, inst
 	test "$(ls -A "$R/etc/cron.d")" = bt &&
 	test "$(ls -A "$R/etc/logrotate.d")" = bt &&
 	grep -q "11 jobs as nobody, PATH /opt/bt/bin:" out
+'
+
+test_expect_success 'BT_FETCH_DEADLINE is recorded, and the update'"'"'s timeout follows it' '
+	cp "$R/etc/cron.d/bt" c0 && cp "$R/etc/bt/install.conf" i0 &&
+	mk install-cron DESTDIR="$R" BT_FETCH_DEADLINE=1080 &&
+	grep -qx BT_FETCH_DEADLINE=1080 "$R/etc/bt/install.conf" &&
+	grep -qx BT_FETCH_DEADLINE=1080 "$R/etc/cron.d/bt" &&
+	grep "run/fetch.lock" "$R/etc/cron.d/bt" | grep -q "timeout -k 60 20m bt-fetch -q" &&
+	mk install-cron DESTDIR="$R" &&
+	grep -qx BT_FETCH_DEADLINE=1080 "$R/etc/bt/install.conf" &&
+	snap "$R" >before &&
+	test_expect_code 64 "$IC" -D "$R" BT_FETCH_DEADLINE=15m 2>err &&
+	grep -q "BT_FETCH_DEADLINE .15m. is not seconds" err &&
+	test_expect_code 64 "$IC" -D "$R" BT_FETCH_DEADLINE=99999 &&
+	snap "$R" >after && test_cmp before after &&
+	mk install-cron DESTDIR="$R" BT_FETCH_DEADLINE=780 &&
+	cmp c0 "$R/etc/cron.d/bt" && cmp i0 "$R/etc/bt/install.conf"
 '
 
 test_expect_success 'a second install-cron without arguments reuses install.conf' '

@@ -43,7 +43,12 @@ aligned; 1w starts on Monday 00:00 UTC and 1M on the 1st.  An interval that
 cannot be derived (1m from 1h) is answered with [].
 
 Time.  Server time = ctl "now", else --now, else real time.  Rows that open
-after now are not served.  The candle whose interval contains now is the
+after now are not served.  /api/v3/time answers that time plus ctl
+"time_offset" (ms; a wrong exchange clock: the candles still follow "now"),
+in microseconds when ctl "time_unit" is "us"; with ctl "time_delay"
+(seconds) it sleeps that long before it reads a real clock (none of "now"
+and --now), so that a "stall" fault after it puts the reading in the
+middle of the round trip.  The candle whose interval contains now is the
 open candle: its close_time is after now, O=H=L=C=its open, and volume,
 quote volume, trades and taker volumes are the full values scaled by the
 elapsed share (floor).
@@ -120,8 +125,12 @@ ctl keys:
   "funding_4h"       ["SYM"] funding every 4h
   "futures_alias"    {"FUTSYM":"SPOTSYM"}
   "string_timestamps" true: futures/data timestamps as strings
+  "time_offset"      ms added to /api/v3/time's serverTime (may be < 0)
+  "time_unit"        "us": /api/v3/time's serverTime in microseconds
+  "time_delay"       seconds /api/v3/time waits before reading the clock
 
-Faults (besides srvlib's status, html, stall, stall_body, reset, truncate;
+Faults (besides srvlib's status, html, stall, stall_body, reset, truncate,
+cut_body;
 a "status" fault of 429 or 418 without a body gets Binance's -1003 body and
 Retry-After 60 or 120 unless the rule sets "retry_after"; 5xx get -1001,
 -1008 (503) or -1007 (504)):
@@ -136,6 +145,15 @@ Retry-After 60 or 120 unless the rule sets "retry_after"; 5xx get -1001,
   "duplicate"       the first row repeated
   "high_below_low"  first row's high and low swapped (klines only)
   "outside_window"  a row from before the window (before startTime) first
+  "set"             a row's fields replaced: "row" (default 0; < 0 counts
+                    from the end), "values" {"FIELD": value} with FIELD a
+                    column number (klines: 2 is high, 4 close, 5 volume) or,
+                    for futures rows, a key; each value goes in as given
+                    ("1e308" stays a string, a number a number)
+  "overlong"        klines: the page plus the "extra" (default 3) newest
+                    rows after it, past the limit asked for
+  "wrong_symbol"    futures rows: every "symbol" becomes "as" (default
+                    XRPUSDT), as if the answer were another contract's
 The transport faults apply to every endpoint; the data faults to klines,
 fundingRate and futures/data (a fault that cannot apply leaves the answer
 alone but is still logged).
@@ -700,6 +718,12 @@ def kline_fault(name, rule, rows, before):
             h = lo - max(1, lo // 1000)
         first[H], first[L] = f8(lo), f8(h)
         rows[0] = dumps(first)
+    elif name == "set":
+        k = int(rule.get("row", 0))
+        row = json.loads(rows[k])
+        for f, v in (rule.get("values") or {}).items():
+            row[int(f)] = v
+        rows[k] = dumps(row)
     elif name == "outside_window":
         if before is None and first is not None:
             iv = first[CT] - first[OT] + 1
@@ -742,6 +766,12 @@ def dict_fault(name, rule, rows, step):
         t = int(b[tkey]) - step
         b[tkey] = str(t) if isinstance(b[tkey], str) else t
         rows.insert(0, b)
+    elif name == "set":
+        rows[int(rule.get("row", 0))].update(rule.get("values") or {})
+    elif name == "wrong_symbol":
+        for r in rows:
+            if "symbol" in r:
+                r["symbol"] = rule.get("as", "XRPUSDT")
     return rows
 
 
@@ -970,7 +1000,17 @@ class Binance(srvlib.App):
             if p in ("/api/v3/ping", "/fapi/v1/ping"):
                 return srvlib.Response(200, "{}", JSON_CT)
             if p in ("/api/v3/time", "/fapi/v1/time"):
-                return srvlib.Response(200, '{"serverTime":%d}' % ctx.now,
+                t = ctx.now
+                delay = float(ctx.state.get("time_delay", 0))
+                if delay > 0:
+                    srvlib.time.sleep(delay)
+                    if ctx.state.get("now") is None and self.now is None:
+                        t = int(srvlib.time.time() * 1000)
+                if p == "/api/v3/time":
+                    t += int(ctx.state.get("time_offset", 0))
+                    if ctx.state.get("time_unit") == "us":
+                        t *= 1000
+                return srvlib.Response(200, '{"serverTime":%d}' % t,
                                        JSON_CT)
             if p == "/api/v3/klines":
                 return self.klines(req, ctx, rule)
@@ -1023,6 +1063,11 @@ class Binance(srvlib.App):
         if b > a and s.cols[CT][b - 1] >= ctx.now:
             rows[-1] = self.partial(s, b - 1, ctx.now)
         fname = rule.get("fault") if rule else None
+        if fname == "overlong":
+            top = bisect.bisect_right(opens, cap)
+            for i in range(max(b, top - int(rule.get("extra", 3))), top):
+                rows.append(self.partial(s, i, ctx.now)
+                            if s.cols[CT][i] >= ctx.now else s.rows[i])
         if fname in KLINE_FAULTS:
             rows = kline_fault(fname, rule, rows,
                                s.rows[a - 1] if a > 0 else None)
@@ -1385,9 +1430,9 @@ class Binance(srvlib.App):
 
 
 KLINE_FAULTS = ("wrong_type", "malformed_row", "unparsable", "out_of_order",
-                "duplicate", "high_below_low", "outside_window")
+                "duplicate", "high_below_low", "outside_window", "set")
 DICT_FAULTS = ("wrong_type", "malformed_row", "unparsable", "out_of_order",
-               "duplicate", "outside_window")
+               "duplicate", "outside_window", "set", "wrong_symbol")
 FUTURES_DATA = ("openInterestHist", "globalLongShortAccountRatio",
                 "topLongShortAccountRatio", "topLongShortPositionRatio",
                 "takerlongshortRatio")

@@ -38,9 +38,14 @@ ctl keys:
   "revise"  {"DGS10":{"2025-01-02":"4.60","2025-05-01":"4.41"}}: changed
             or added values (a revision, or a new release)
   "faults"  fault rules, see srvlib.py (status, html, stall, stall_body,
-            reset, truncate); a "status" fault without a body answers
-            {"error_code":N,"error_message":...}, 429 with FRED's "Too Many
-            Requests.  Exceeded Rate Limit".  Rules may match "series_id".
+            reset, truncate, cut_body); a "status" fault without a body
+            answers {"error_code":N,"error_message":...}, 429 with FRED's
+            "Too Many Requests.  Exceeded Rate Limit".  Rules may match
+            "series_id".  And one of FRED's own:
+            "outside_window": an observation outside the window asked for
+            is added, "where" "before" (default: the day before
+            observation_start, first) or "after" (the day after the
+            server's today, last); count counts it.
 """
 
 import json
@@ -143,6 +148,13 @@ class Fred(srvlib.App):
         if order == "desc":
             dates.reverse()
         page = dates[offset:offset + limit]
+        if rule and rule.get("fault") == "outside_window":
+            after = rule.get("where") == "after"
+            d = srvlib.ms_to_date(srvlib.iso_to_ms(today if after else start)
+                                  + (1 if after else -1) * 86400000)
+            data[d] = "1.00"
+            dates.append(d)
+            page = page + [d] if after else [d] + page
         return srvlib.json_response(200, {
             "realtime_start": today, "realtime_end": today,
             "observation_start": start, "observation_end": end,

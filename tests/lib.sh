@@ -89,6 +89,18 @@ json_has() {
 	}
 }
 
+# json_hit FILE FILTER: json_has, where FILTER selecting no line at all
+# fails too (json_has then passes: its empty output is neither false nor
+# null).
+json_hit() {
+	[ -n "$(jq -c "$2" "$1")" ] || {
+		echo "$1 has no line for $2:" >&2
+		head -c 2000 "$1" >&2
+		return 1
+	}
+	json_has "$1" "$2"
+}
+
 # sql DB QUERY: a read-only query through the sqlite3 shell.
 sql() {
 	sqlite3 -readonly -batch -noheader "$1" "$2"

@@ -62,6 +62,9 @@ Fault rules (ctl "faults": a list, checked in order for every request):
                  response at all.
     "truncate"   send the headers with the full Content-Length but only the
                  first half of the body, then close the connection.
+    "cut_body"   a complete response (status as routed, Content-Length
+                 matching) whose body is only the first half of the real
+                 one: HTTP is whole, the JSON in it is cut short.
   Each server adds data faults of its own (see its header).
 """
 
@@ -399,6 +402,8 @@ class App:
                                 "text/html")
             else:
                 resp = self.route(req, ctx, rule)
+            if fname == "cut_body":
+                resp.body = resp.body[:len(resp.body) // 2]
         self.decorate(resp, req, ctx)
         self.log.write({"method": req.method, "path": req.logpath,
                         "query": req.query, "form": req.form,

@@ -30,8 +30,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int j;
 
 	for (k = 0; k < sizeof(src) / sizeof(src[0]); k++)
-		if (bt_parse_futures((const char *)data, size, src[k].tkey,
-		    src[k].keys, src[k].nk, src[k].nreq, &r, &n, err) == 0) {
+		if (bt_parse_futures((const char *)data, size, NULL,
+		    src[k].tkey, src[k].keys, src[k].nk, src[k].nreq, &r, &n,
+		    err) == 0) {
 			/* What the parser promises: ascending times, values. */
 			for (i = 0; i < n; i++) {
 				if (r[i].t <= 0 || (i > 0 && r[i].t <= r[i - 1].t))

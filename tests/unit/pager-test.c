@@ -15,7 +15,12 @@
  * on), the candle still open by the server time dropped, a 429 with
  * Retry-After waited out and retried, a 429 on every try, a 418, 5xx
  * retries, an empty last page, a gap range's end, a row outside the
- * window, pacing by the weight header, the server time.  Prints TAP
+ * window, pacing by the weight header, the server time (in ms or in
+ * microseconds, and its skew); answers that break the protocol (a body
+ * cut short, Binance's error object, more rows than asked for) tried
+ * again, and bad data when every try breaks them; the open candle cut at
+ * the earlier of the server's clock and ours; the run's deadline before a
+ * request, a retry's wait and a pacing wait.  Prints TAP
  * ("ok N - ..."), numbered from offset+1, and the plan last.  Exits 0
  * when every check passed.
  */
@@ -65,6 +70,10 @@ static struct fake {
 	int64_t	 t[MAXSERIES];	/* open times, ascending */
 	size_t	 n;
 	int64_t	 server_ms;	/* rows opening after it are not served */
+	bool	 time_us;	/* /api/v3/time in microseconds */
+	/* By request, too: a 200 with this body; rows past the limit. */
+	const char *body[MAXQ];
+	int	 extra[MAXQ];
 	struct fault faults[MAXQ];
 	int	 nfaults;
 	char	*q[MAXQ];	/* the queries seen */
@@ -125,8 +134,10 @@ fake_get(void *arg, const char *path, const char *query,
 {
 	struct fault f = NOFAULT;
 	struct bt_buf b = { 0 };
+	const char *body = NULL;
 	int64_t start, end, limit;
 	size_t i, k = 0;
+	int extra = 0;
 
 	(void)arg;
 	memset(r, 0, sizeof(*r));
@@ -134,10 +145,17 @@ fake_get(void *arg, const char *path, const char *query,
 	r->retry_after = -1;
 	if (F.nq < F.nfaults)
 		f = F.faults[F.nq];
+	if (F.nq < MAXQ) {
+		body = F.body[F.nq];
+		extra = F.extra[F.nq];
+	}
 	if (F.nq < MAXQ)
 		F.q[F.nq++] = strdup(query != NULL ? query : "");
 	r->used_weight = f.weight;
-	if (f.status != 0) {
+	if (body != NULL) {
+		r->status = 200;
+		bt_buf_printf(&b, "%s", body);
+	} else if (f.status != 0) {
 		r->status = f.status;
 		r->retry_after = f.retry_after;
 		bt_buf_printf(&b, "{\"code\":-1003,\"msg\":\"canned %ld\"}",
@@ -145,7 +163,7 @@ fake_get(void *arg, const char *path, const char *query,
 	} else if (strcmp(path, "/api/v3/time") == 0) {
 		r->status = 200;
 		bt_buf_printf(&b, "{\"serverTime\":%lld}",
-		    (long long)F.server_ms);
+		    (long long)F.server_ms * (F.time_us ? 1000 : 1));
 	} else {
 		r->status = 200;
 		start = qnum(query, "startTime=", 0);
@@ -154,7 +172,7 @@ fake_get(void *arg, const char *path, const char *query,
 		bt_buf_add(&b, "[", 1);
 		if (f.stray)
 			kline(&b, start - IV, k++ == 0);
-		for (i = 0; i < F.n && (int64_t)k < limit; i++)
+		for (i = 0; i < F.n && (int64_t)k < limit + extra; i++)
 			if (F.t[i] >= start && F.t[i] <= end &&
 			    F.t[i] <= F.server_ms)
 				kline(&b, F.t[i], k++ == 0);
@@ -421,6 +439,113 @@ test_server_time(void)
 	    "server time from /api/v3/time");
 }
 
+/* A body cut short, then Binance's error object: tried again, stored. */
+static void
+test_malformed(void)
+{
+	setup(10, NULL, 0);
+	F.body[0] = "[[1730419200000,\"100.0\",";
+	F.body[1] = "{\"code\":-1003,\"msg\":\"busy\"}";
+	run(T0, 0);
+	check(K.fail == BT_F_NONE && K.requests == 3 && K.retries == 2 &&
+	    P.total == 10, "a 200 cut short, then an error object: tried "
+	    "again like a 5xx, then stored (%s)", K.err);
+	check(F.nwaits == 2 && F.waits[0] >= 5 && F.waits[1] >= 15,
+	    "a broken 200 waits the retry delays");
+}
+
+/* Broken on every try: bad data, with Binance's code and message. */
+static void
+test_malformed_all(void)
+{
+	int i;
+
+	setup(10, NULL, 0);
+	for (i = 0; i < 4; i++)
+		F.body[i] = "{\"code\":-1003,\"msg\":\"busy\"}";
+	run(T0, 0);
+	check(K.fail == BT_F_DATA && F.nq == 4 && P.npages == 0 &&
+	    strstr(K.err, "Binance error -1003: busy") != NULL &&
+	    bt_fail_exit(K.fail) == BT_EX_DATAERR, "an error object on every "
+	    "try: bad data (65), said with its code: %s", K.err);
+	check(!atomic_load(&B.stop), "bad data stops only the pair");
+}
+
+/* 1003 rows for limit=1000: tried again; the right page is stored. */
+static void
+test_overlong(void)
+{
+	setup(1500, NULL, 0);
+	F.extra[0] = 3;
+	run(T0, 0);
+	check(K.fail == BT_F_NONE && K.retries == 1 && P.npages == 2 &&
+	    P.n[0] == 1000 && P.total == 1500, "a page longer than asked for "
+	    "is refused and asked again (%zu, %s)", P.total, K.err);
+}
+
+/*
+ * The server's clock far ahead of ours (every candle closed by its
+ * clock): the candles still open by ours are not handed on.
+ */
+static void
+test_cutoff(void)
+{
+	setup(10, NULL, 0);
+	B.server_ms = F.server_ms = F.t[9] + 100 * IV;
+	bt_set_now(F.t[7] + IV / 2);
+	run(T0, 0);
+	bt_set_now(1748694600000LL);
+	check(K.fail == BT_F_NONE && P.total == 7 && P.last[0] == F.t[6],
+	    "a server clock ahead: cut at ours, the open candle and those "
+	    "after it dropped (%zu)", P.total);
+}
+
+/* serverTime in microseconds; the skew with the clock frozen. */
+static void
+test_server_time_us(void)
+{
+	char err[BT_ERRLEN];
+	enum bt_fail f;
+
+	setup(10, NULL, 0);
+	F.server_ms = 1748694600000LL + 7200000;
+	F.time_us = true;
+	f = bt_binance_server_time(&B, err);
+	check(f == BT_F_NONE && B.server_ms == 1748694600000LL + 7200000 &&
+	    B.time_us && B.skew == 7200.0, "serverTime in microseconds is "
+	    "read as such; the skew 2 h (%.3f)", B.skew);
+}
+
+/* The deadline: before a request, before a retry's wait, before pacing. */
+static void
+test_deadline(void)
+{
+	static const struct fault five[] = { { 500, -1, -1, false } };
+	static const struct fault heavy[] = { { 0, -1, 2999, false } };
+	char err[BT_ERRLEN];
+
+	setup(10, NULL, 0);
+	bt_binance_deadline(&B, bt_mono() - 1);
+	run(T0, 0);
+	check(K.fail == BT_F_DEADLINE && F.nq == 0 && atomic_load(&B.late) &&
+	    atomic_load(&B.stop) && bt_fail_exit(K.fail) == BT_EX_TEMPFAIL,
+	    "past the deadline no request goes out: exit 75 (%s)", K.err);
+	setup(10, five, 1);
+	bt_binance_deadline(&B, bt_mono() + 3);
+	run(T0, 0);
+	check(K.fail == BT_F_DEADLINE && F.nq == 1 && F.nwaits == 0,
+	    "a retry's wait (5 s) that would pass the deadline (3 s) is not "
+	    "waited (%d waits)", F.nwaits);
+	setup(1500, heavy, 1);
+	B.weight_cap = 3000;
+	bt_conf_set("BT_PACE_WAIT_MAX", "5", err);
+	bt_binance_deadline(&B, bt_mono() + 3);
+	run(T0, 0);
+	check(K.fail == BT_F_DEADLINE && F.nq == 1 && F.nwaits == 0 &&
+	    P.npages == 1, "a pacing wait past the deadline is not waited "
+	    "either; the page fetched is handed on");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -452,6 +577,12 @@ main(int argc, char *argv[])
 	test_stray();
 	test_pacing();
 	test_server_time();
+	test_malformed();
+	test_malformed_all();
+	test_overlong();
+	test_cutoff();
+	test_server_time_us();
+	test_deadline();
 	bt_binance_free(&B);
 	reset();
 	bt_parse_release();
