@@ -13,7 +13,7 @@ test_expect_success 'BT_NOW from the file is the current time' '
 	printf "BT_NOW=2022-10-11T00:00:00Z\n" >$BT_CONF &&
 	test_expect_code 0 bt-fetch --import $F >out &&
 	json_has out "select(.event==\"summary\") | .ts==\"2022-10-11T00:00:00Z\"" &&
-	test_expect_code 0 bt-validate -q --tf 1d >out &&
+	test_expect_code 0 bt-validate --tf 1d >out &&
 	json_has out "select(.event==\"summary\") | .ts==\"2022-10-11T00:00:00Z\""
 '
 

@@ -38,7 +38,7 @@ test_expect_success 'a symbol not TRADING is left out of coverage alike, and rep
 	BT_NOW=2025-05-31T15:05:00Z test_expect_code 0 bt-fetch -q >out &&
 	! grep -q not_trading out &&
 	BT_NOW=2025-06-01T06:00:00Z test_expect_code 1 bt-validate -q --tf "1h 4h" >v &&
-	json_has v "select(.event==\"summary\") | .counted==2" &&
+	json_has v "select(.event==\"coverage\") | .detail.counted==2 and .detail.current==1" &&
 	BT_NOW=2025-06-01T06:00:00Z test_expect_code 1 bt-watchdog -q >out &&
 	json_has out "select(.check==\"freshness\") | .ok==false and .severity==\"CRITICAL\" and (.message|startswith(\"data stale: 1 of 2 pairs current\")) and (.message|contains(\"; stale: BTCUSDT 1h (\")) and (.stale|length)==1"
 '

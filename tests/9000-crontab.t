@@ -99,12 +99,21 @@ test_expect_success 'every line runs and works, in the order of the file' '
 	done &&
 	ls $BT_HOME/backups/db_backup_20250601.db &&
 	test -e $BT_HOME/run/scheduler.heartbeat &&
-	for p in bt-fetch bt-validate bt-backup bt-backtest bt-digest bt-watchdog; do
+	for p in bt-fetch bt-backup bt-backtest bt-digest; do
 		json_has $BT_HOME/logs/$p.jsonl ".prog==\"$p\"" || exit 1
 	done &&
-	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-backup\") | .ok and (.message|test(\"last success 2025-06-01T04:30:00Z\"))" &&
-	json_has $BT_HOME/logs/bt-watchdog.jsonl "select(.check==\"job:bt-fetch\") | .ok" &&
-	json_has $TRASH/messages "select(.chat_id==\"@bt_ops\") | .text|startswith(\"bt daily digest, 2025-06-01T04:30:00Z\")" &&
+	# -q: a healthy validation and a healthy watchdog print nothing.
+	for p in bt-validate bt-watchdog; do
+		jq -se "all(.[]; .prog==\"$p\")" $BT_HOME/logs/$p.jsonl >/dev/null || exit 1
+	done &&
+	test "$(sql $BT_HOME/db/bt_state.db "select count(*) from runs where prog=\"bt-validate\" and exit=0")" -ge 1 &&
+	env PATH="$PATHLINE" bt-watchdog -n >wd &&
+	json_has wd "select(.check==\"job:bt-backup\") | .ok and (.message|test(\"last success 2025-06-01T04:30:00Z\"))" &&
+	json_has wd "select(.check==\"job:bt-fetch\") | .ok" &&
+	! test -s $TRASH/messages &&
+	# The digest starts its day at its first run; the next day it goes.
+	BT_NOW=2025-06-02T04:30:00Z cronrun $(grep -n "run/digest.lock" commands | cut -d: -f1) &&
+	json_has $TRASH/messages "select(.chat_id==\"@bt_ops\") | .text|startswith(\"bt daily digest, 2025-06-02T04:30:00Z\")" &&
 	! grep -rq AAcrontabTestToken $BT_HOME $TRASH/*.log &&
 	! grep -rq $FREDKEY $BT_HOME &&
 	test "$(sql $BT_HOME/db/crypto_agent.db "select count(*) from macro_data")" -gt 0 &&
