@@ -82,11 +82,7 @@ usage(FILE *fp, int code)
 }
 
 static const struct option longopts[] = {
-	{ "db", required_argument, NULL, 'd' },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
+	BT_COMMON_LONGOPTS,
 	{ "offsite", required_argument, NULL, 'O' },
 	{ "vacuum", no_argument, NULL, 'V' },
 	{ "convert", no_argument, NULL, 'K' },
@@ -145,24 +141,17 @@ opts_ok(const struct opts *o, const struct bt_backups *b)
 static int
 parse_options(int argc, char *argv[], struct opts *o, struct bt_backups *b)
 {
-	char err[BT_ERRLEN];
+	struct bt_common c = { 0 };
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:hnqv", longopts, NULL)) != -1) {
-		rc = 0;
+	while ((ch = getopt_long(argc, argv, BT_COMMON_OPTS "h", longopts,
+	    NULL)) != -1) {
+		if (bt_common_opt(ch, optarg, &c, &rc)) {
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		switch (ch) {
-		case 'd':
-			rc = bt_conf_set("BT_DB", optarg, err);
-			break;
-		case 'n':
-			b->dry = true;
-			break;
-		case 'q':
-			b->quiet = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
 		case 'O':
 			o->offsite = optarg;
 			break;
@@ -197,11 +186,10 @@ parse_options(int argc, char *argv[], struct opts *o, struct bt_backups *b)
 		default:
 			usage(stderr, BT_EX_USAGE);
 		}
-		if (rc != 0) {
-			bt_warnx("%s: %s", argv[optind - 1], err);
-			return rc;
-		}
 	}
+	b->dry = c.dry;
+	b->quiet = c.quiet;
+	o->verbose = c.verbose;
 	if (argc != optind || !opts_ok(o, b))
 		usage(stderr, BT_EX_USAGE);
 	return 0;
@@ -327,19 +315,13 @@ main(int argc, char *argv[])
 {
 	struct opts o;
 	struct bt_backups b;
-	char err[BT_ERRLEN];
 	bool due;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	memset(&b, 0, sizeof(b));
-	if (bt_wants_help(argc, argv))
-		usage(stdout, 0);
-	if ((rc = bt_init("bt-backup", err)) != 0 ||
-	    (rc = bt_conf_load(err)) != 0) {
-		bt_warnx("%s", err);
+	if ((rc = bt_start("bt-backup", argc, argv, usage)) != 0)
 		return rc;
-	}
 	umask(077);
 	if ((rc = parse_options(argc, argv, &o, &b)) != 0)
 		return rc;

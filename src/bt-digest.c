@@ -40,6 +40,7 @@
 #include "bt_migrate.h"
 
 static const struct option longopts[] = {
+	BT_COMMON_LONGOPTS,
 	{ "critical", no_argument, NULL, 'C' },
 	{ "hourly", no_argument, NULL, 'H' },
 	{ "daily", no_argument, NULL, 'D' },
@@ -47,7 +48,6 @@ static const struct option longopts[] = {
 	{ "since", required_argument, NULL, 'S' },
 	{ "check", no_argument, NULL, 'K' },
 	{ "send-test", no_argument, NULL, 'T' },
-	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -71,25 +71,18 @@ usage(FILE *fp, int code)
 static int
 options(int argc, char *argv[], struct bt_alerts *x, struct opts *o)
 {
+	struct bt_common c = { 0 };
 	const char *since = NULL;
-	char err[BT_ERRLEN];
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:hnqv", longopts, NULL)) != -1) {
-		rc = 0;
+	while ((ch = getopt_long(argc, argv, BT_COMMON_OPTS "h", longopts,
+	    NULL)) != -1) {
+		if (bt_common_opt(ch, optarg, &c, &rc)) {
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		switch (ch) {
-		case 'd':
-			rc = bt_conf_set("BT_DB", optarg, err);
-			break;
-		case 'n':
-			x->dry = true;
-			break;
-		case 'q':
-			x->quiet = true;
-			break;
-		case 'v':
-			x->verbose = true;
-			break;
 		case 'C':
 			o->critical_only = true;
 			break;
@@ -117,11 +110,10 @@ options(int argc, char *argv[], struct bt_alerts *x, struct opts *o)
 		default:
 			usage(stderr, BT_EX_USAGE);
 		}
-		if (rc != 0) {
-			bt_warnx("%s: %s", argv[optind - 1], err);
-			return rc;
-		}
 	}
+	x->dry = c.dry;
+	x->quiet = c.quiet;
+	x->verbose = c.verbose;
 	if (optind != argc || (o->critical_only + x->forced_hourly +
 	    x->forced_daily + o->today + o->check) > 1 ||
 	    (since != NULL && !o->today) || (o->send_test && !o->check))
@@ -180,13 +172,8 @@ main(int argc, char *argv[])
 	bt_conf_want("TELEGRAM_BOT_TOKEN");
 	/* The alert path runs on with the defaults of bad keys. */
 	bt_conf_tolerate();
-	if (bt_wants_help(argc, argv))
-		usage(stdout, 0);
-	if ((rc = bt_init("bt-digest", err)) != 0 ||
-	    (rc = bt_conf_load(err)) != 0) {
-		bt_warnx("%s", err);
+	if ((rc = bt_start("bt-digest", argc, argv, usage)) != 0)
 		return rc;
-	}
 	if ((rc = options(argc, argv, &x, &o)) != 0)
 		return rc;
 	if (o.check)

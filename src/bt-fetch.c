@@ -93,11 +93,7 @@ enum { OPT_SOURCE = 256, OPT_IF_DUE, OPT_INDICATORS, OPT_REBUILD,
     OPT_CHECK };
 
 static const struct option longopts[] = {
-	{ "db", required_argument, NULL, 'd' },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
+	BT_COMMON_LONGOPTS,
 	{ "since", required_argument, NULL, 'S' },
 	{ "symbols", required_argument, NULL, 'Y' },
 	{ "tf", required_argument, NULL, 'T' },
@@ -132,17 +128,6 @@ static int
 option(int ch, const char *arg, const char *word, struct opts *o)
 {
 	switch (ch) {
-	case 'd':
-		return set("BT_DB", arg, word);
-	case 'n':
-		o->dry = true;
-		break;
-	case 'q':
-		o->quiet = true;
-		break;
-	case 'v':
-		o->verbose = true;
-		break;
 	case 'S':
 		o->since = arg;
 		break;
@@ -219,12 +204,18 @@ option(int ch, const char *arg, const char *word, struct opts *o)
 static int
 options(int argc, char *argv[], struct opts *o)
 {
+	struct bt_common c = { 0 };
 	int ch, rc;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, "d:hnqv", longopts, NULL)) != -1)
-		if ((rc = option(ch, optarg, argv[optind - 1], o)) != 0)
+	while ((ch = getopt_long(argc, argv, BT_COMMON_OPTS "h", longopts,
+	    NULL)) != -1)
+		if (bt_common_opt(ch, optarg, &c, &rc) ? rc != 0 :
+		    (rc = option(ch, optarg, argv[optind - 1], o)) != 0)
 			return rc;
+	o->dry = c.dry;
+	o->quiet = c.quiet;
+	o->verbose = c.verbose;
 	argc -= optind;
 	argv += optind;
 	if ((o->mode == M_IMPORT) != (argc > 0) ||
@@ -422,13 +413,8 @@ main(int argc, char *argv[])
 
 	/* contracts.md: bt-fetch is the program that needs the FRED key. */
 	bt_conf_want("FRED_API_KEY");
-	if (bt_wants_help(argc, argv))
-		usage(stdout, 0);
-	if ((rc = bt_init("bt-fetch", err)) != 0 ||
-	    (rc = bt_conf_load(err)) != 0) {
-		bt_warnx("%s", err);
+	if ((rc = bt_start("bt-fetch", argc, argv, usage)) != 0)
 		return rc;
-	}
 	if ((rc = options(argc, argv, &o)) != 0)
 		return rc;
 	bt_ingest_init(&x, o.dry, o.quiet, o.verbose);

@@ -46,11 +46,7 @@ struct opts {
 };
 
 static const struct option longopts[] = {
-	{ "db", required_argument, NULL, 'd' },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
+	BT_COMMON_LONGOPTS,
 	{ "full", no_argument, NULL, 'F' },
 	{ "gaps", no_argument, NULL, 'G' },
 	{ "integrity", required_argument, NULL, 'I' },
@@ -75,24 +71,19 @@ usage(FILE *fp, int code)
 static int
 options(int argc, char *argv[], struct bt_check *x, struct opts *o)
 {
+	struct bt_common c = { 0 };
 	char err[BT_ERRLEN];
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:hnqv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, BT_COMMON_OPTS "h", longopts,
+	    NULL)) != -1) {
+		if (bt_common_opt(ch, optarg, &c, &rc)) {
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		rc = 0;
 		switch (ch) {
-		case 'd':
-			rc = bt_conf_set("BT_DB", optarg, err);
-			break;
-		case 'n':
-			x->dry = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'v':
-			x->verbose = true;
-			break;
 		case 'F':
 			x->full = true;
 			break;
@@ -129,6 +120,9 @@ options(int argc, char *argv[], struct bt_check *x, struct opts *o)
 			return rc;
 		}
 	}
+	x->dry = c.dry;
+	o->quiet = c.quiet;
+	x->verbose = c.verbose;
 	if ((!o->accept && argc > optind) || (o->accept && (x->gaps ||
 	    x->full || x->integrity || x->dry || o->if_due)) ||
 	    (x->gaps && x->integrity) || (o->if_due && (x->gaps || x->dry)))
@@ -365,13 +359,8 @@ main(int argc, char *argv[])
 	json_t *sum = NULL;
 
 	memset(&x, 0, sizeof(x));
-	if (bt_wants_help(argc, argv))
-		usage(stdout, 0);
-	if ((rc = bt_init("bt-validate", err)) != 0 ||
-	    (rc = bt_conf_load(err)) != 0) {
-		bt_warnx("%s", err);
+	if ((rc = bt_start("bt-validate", argc, argv, usage)) != 0)
 		return rc;
-	}
 	if ((rc = options(argc, argv, &x, &o)) != 0)
 		return rc;
 	argc -= optind;

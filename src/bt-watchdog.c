@@ -44,7 +44,7 @@
 #include "bt_state.h"
 
 static const struct option longopts[] = {
-	{ "help", no_argument, NULL, 'h' },
+	BT_COMMON_LONGOPTS,
 	{ "prom", required_argument, NULL, 'P' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -60,26 +60,21 @@ usage(FILE *fp, int code)
 static int
 options(int argc, char *argv[], struct bt_watch *x)
 {
+	struct bt_common c = { 0 };
 	char err[BT_ERRLEN];
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:hnqv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, BT_COMMON_OPTS "h", longopts,
+	    NULL)) != -1) {
+		if (bt_common_opt(ch, optarg, &c, &rc)) {
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		rc = 0;
 		switch (ch) {
-		case 'd':
-			rc = bt_conf_set("BT_DB", optarg, err);
-			break;
 		case 'P':
 			rc = bt_conf_set("BT_PROM_FILE", optarg, err);
-			break;
-		case 'n':
-			x->dry = true;
-			break;
-		case 'q':
-			x->quiet = true;
-			break;
-		case 'v':
-			x->verbose = true;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -94,6 +89,9 @@ options(int argc, char *argv[], struct bt_watch *x)
 	}
 	if (optind != argc)
 		usage(stderr, BT_EX_USAGE);
+	x->dry = c.dry;
+	x->quiet = c.quiet;
+	x->verbose = c.verbose;
 	return 0;
 }
 
@@ -148,20 +146,14 @@ int
 main(int argc, char *argv[])
 {
 	struct bt_watch x;
-	char err[BT_ERRLEN];
 	int rc;
 
 	memset(&x, 0, sizeof(x));
 	x.argv0 = argv[0];
 	/* The alert path runs on with the defaults of bad keys. */
 	bt_conf_tolerate();
-	if (bt_wants_help(argc, argv))
-		usage(stdout, 0);
-	if ((rc = bt_init("bt-watchdog", err)) != 0 ||
-	    (rc = bt_conf_load(err)) != 0) {
-		bt_warnx("%s", err);
+	if ((rc = bt_start("bt-watchdog", argc, argv, usage)) != 0)
 		return rc;
-	}
 	if (*bt_conf("BT_HEARTBEAT_URL") != '\0')
 		bt_redact_add(bt_conf("BT_HEARTBEAT_URL"));
 	if ((rc = options(argc, argv, &x)) != 0)

@@ -1062,3 +1062,40 @@ bt_conf_example(FILE *fp)
 		    k->def);
 	}
 }
+
+int
+bt_start(const char *prog, int argc, char *argv[], void (*usage)(FILE *, int))
+{
+	char err[BT_ERRLEN];
+	int rc;
+
+	if (bt_wants_help(argc, argv))
+		usage(stdout, 0);
+	if ((rc = bt_init(prog, err)) != 0 || (rc = bt_conf_load(err)) != 0)
+		bt_warnx("%s", err);
+	return rc;
+}
+
+bool
+bt_common_opt(int ch, const char *arg, struct bt_common *c, int *rc)
+{
+	char err[BT_ERRLEN];
+
+	*rc = 0;
+	switch (ch) {
+	case 'd':
+		if ((*rc = bt_conf_set("BT_DB", arg, err)) != 0)
+			bt_warnx("%s: %s", arg, err);
+		return true;
+	case 'n':
+		c->dry = true;
+		return true;
+	case 'q':
+		c->quiet = true;
+		return true;
+	case 'v':
+		c->verbose = true;
+		return true;
+	}
+	return false;
+}

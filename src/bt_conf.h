@@ -6,6 +6,8 @@
 #ifndef BT_CONF_H
 #define BT_CONF_H
 
+#include <stdio.h>
+
 #include "bt_util.h"
 
 /*
@@ -73,5 +75,32 @@ char	*bt_conf_users(unsigned users, char *buf, size_t len);
  * from the environment once read, so getenv() no longer tells.
  */
 bool	 bt_secret_set(const char *key);
+
+/*
+ * A program's start: its name for diagnostics, --help before anything
+ * can fail (usage() exits), then the configuration.  0, or the exit code
+ * (said).
+ */
+int	 bt_start(const char *prog, int argc, char *argv[],
+	    void (*usage)(FILE *, int));
+
+/*
+ * The options every program takes (bt(7), OPTIONS): -d db (BT_DB), -n,
+ * -q, -v.  BT_COMMON_OPTS leads each program's getopt string, and
+ * bt_common_opt() takes one result of getopt: true when it was one of
+ * these, with *rc 0, or the exit code of a bad -d (said).
+ */
+#define BT_COMMON_OPTS	"d:nqv"
+/* Their long forms, and --help, first in each program's table. */
+#define BT_COMMON_LONGOPTS \
+	{ "db", required_argument, NULL, 'd' }, \
+	{ "dry-run", no_argument, NULL, 'n' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+struct bt_common {
+	bool	 dry, quiet, verbose;
+};
+bool	 bt_common_opt(int ch, const char *arg, struct bt_common *c, int *rc);
 
 #endif /* BT_CONF_H */

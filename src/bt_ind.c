@@ -57,6 +57,48 @@ fill_nan(double *out, size_t n)
 		out[i] = NAN;
 }
 
+/*
+ * The array form of the one-input indicators: init, then the step over
+ * every bar (bt_ind.h).  One loop for all five, the kind chosen per bar
+ * by a switch the branch predictor learns at once.
+ */
+enum one { ONE_SMA, ONE_EMA, ONE_RSI, ONE_MAX, ONE_MIN };
+
+static int
+over(enum one k, const double *x, size_t n, int period, double *out)
+{
+	union {
+		struct bt_sma_st sma;
+		struct bt_ema_st ema;
+		struct bt_rsi_st rsi;
+		struct bt_max_st max;
+		struct bt_min_st min;
+	} st;
+	size_t	 i;
+	int	 lb = -1;
+
+	switch (k) {
+	case ONE_SMA: lb = bt_sma_init(&st.sma, period); break;
+	case ONE_EMA: lb = bt_ema_init(&st.ema, period); break;
+	case ONE_RSI: lb = bt_rsi_init(&st.rsi, period); break;
+	case ONE_MAX: lb = bt_max_init(&st.max, period); break;
+	case ONE_MIN: lb = bt_min_init(&st.min, period); break;
+	}
+	if (lb < 0 || n <= (size_t)lb) {
+		fill_nan(out, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		switch (k) {
+		case ONE_SMA: out[i] = bt_sma_step(&st.sma, x[i]); break;
+		case ONE_EMA: out[i] = bt_ema_step(&st.ema, x[i]); break;
+		case ONE_RSI: out[i] = bt_rsi_step(&st.rsi, x[i]); break;
+		case ONE_MAX: out[i] = bt_max_step(&st.max, x[i]); break;
+		case ONE_MIN: out[i] = bt_min_step(&st.min, x[i]); break;
+		}
+	return lb;
+}
+
 /* ------------------------------------------------------------------ SMA */
 
 int
@@ -91,18 +133,7 @@ bt_sma_step(struct bt_sma_st *st, double x)
 int
 bt_sma(const double *x, size_t n, int period, double *out)
 {
-	struct bt_sma_st st;
-	size_t	 i;
-	int	 lb;
-
-	lb = bt_sma_init(&st, period);
-	if (lb < 0 || n <= (size_t)lb) {
-		fill_nan(out, n);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		out[i] = bt_sma_step(&st, x[i]);
-	return lb;
+	return over(ONE_SMA, x, n, period, out);
 }
 
 /* ------------------------------------------------------------------ EMA */
@@ -142,18 +173,7 @@ bt_ema_step(struct bt_ema_st *st, double x)
 int
 bt_ema(const double *x, size_t n, int period, double *out)
 {
-	struct bt_ema_st st;
-	size_t	 i;
-	int	 lb;
-
-	lb = bt_ema_init(&st, period);
-	if (lb < 0 || n <= (size_t)lb) {
-		fill_nan(out, n);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		out[i] = bt_ema_step(&st, x[i]);
-	return lb;
+	return over(ONE_EMA, x, n, period, out);
 }
 
 /* ------------------------------------------------------------------ RSI */
@@ -222,18 +242,7 @@ bt_rsi_step(struct bt_rsi_st *st, double x)
 int
 bt_rsi(const double *x, size_t n, int period, double *out)
 {
-	struct bt_rsi_st st;
-	size_t	 i;
-	int	 lb;
-
-	lb = bt_rsi_init(&st, period);
-	if (lb < 0 || n <= (size_t)lb) {
-		fill_nan(out, n);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		out[i] = bt_rsi_step(&st, x[i]);
-	return lb;
+	return over(ONE_RSI, x, n, period, out);
 }
 
 /* --------------------------------------------------------------- BBANDS */
@@ -547,33 +556,11 @@ bt_min_step(struct bt_min_st *st, double x)
 int
 bt_max(const double *x, size_t n, int period, double *out)
 {
-	struct bt_max_st st;
-	size_t	 i;
-	int	 lb;
-
-	lb = bt_max_init(&st, period);
-	if (lb < 0 || n <= (size_t)lb) {
-		fill_nan(out, n);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		out[i] = bt_max_step(&st, x[i]);
-	return lb;
+	return over(ONE_MAX, x, n, period, out);
 }
 
 int
 bt_min(const double *x, size_t n, int period, double *out)
 {
-	struct bt_min_st st;
-	size_t	 i;
-	int	 lb;
-
-	lb = bt_min_init(&st, period);
-	if (lb < 0 || n <= (size_t)lb) {
-		fill_nan(out, n);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		out[i] = bt_min_step(&st, x[i]);
-	return lb;
+	return over(ONE_MIN, x, n, period, out);
 }
