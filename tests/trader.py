@@ -24,8 +24,9 @@ under it) is logged and the next one is tried: a live trader does not
 stop.  The connection is reopened after a failure.
   --pidfile PATH    its pid, written atomically at start (and left behind
                     by a SIGKILL, as a real crash leaves it).
-  --heartbeat PATH  after every write, the clock's time (ISO 8601 UTC) is
-                    written into PATH (through a temporary name) and PATH's
+  --heartbeat PATH  after every write, and within 5 ms of the clock
+                    moving, the clock's time (ISO 8601 UTC) is written
+                    into PATH (through a temporary name) and PATH's
                     modification time set to it, so bt-watchdog(1), which
                     reads the mtime, and bt-backup(1), which reads the
                     content, both see the simulated time.
@@ -140,6 +141,26 @@ def write_atomic(path, text, mtime_ms=None):
     os.rename(tmp, path)
 
 
+_beat = {"now": None}
+
+
+def beat(a, ctl, real, force=False):
+    """The heartbeat: the ctl clock's time (or real time), into the file
+    and its mtime, whenever that time changed (or force)."""
+    if not a.heartbeat:
+        return
+    st = ctl.get()
+    if not st.get("heartbeat", True):
+        return
+    try:
+        now = to_ms(st["now"]) if "now" in st else real
+    except (ValueError, TypeError):
+        now = real
+    if force or now != _beat["now"]:
+        write_atomic(a.heartbeat, iso(now) + "\n", now)
+        _beat["now"] = now
+
+
 def run(a):
     stop = []
     signal.signal(signal.SIGTERM, lambda s, f: stop.append(s))
@@ -191,16 +212,15 @@ def run(a):
             log.write("%d %d %.1f %.1f %s\n" % (seq, real, wait * 1000,
                                                 total * 1000, ok))
         seq += 1
-        st = ctl.get()
-        if a.heartbeat and st.get("heartbeat", True):
-            try:
-                now = to_ms(st["now"]) if "now" in st else real
-            except (ValueError, TypeError):
-                now = real
-            write_atomic(a.heartbeat, iso(now) + "\n", now)
-        left = a.interval - (time.monotonic() - t0)
-        if left > 0 and not stop:
-            time.sleep(left)
+        # Until the next write: the event loop, which beats the heartbeat
+        # as soon as the clock moves (and right after each write).
+        beat(a, ctl, real, force=True)
+        while not stop:
+            left = a.interval - (time.monotonic() - t0)
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.005))
+            beat(a, ctl, real)
     return 0
 
 
