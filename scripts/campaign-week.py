@@ -548,7 +548,11 @@ class Week:
                             self.open_stored.append((t, s, tf, r[0]))
             c.close()
         except sqlite3.Error as e:
-            self.notes.append("%s: cannot read the store: %s" % (hm(t), e))
+            # The corrupt minutes: counted, not listed.
+            self.unreadable = getattr(self, "unreadable", 0) + 1
+            if self.unreadable == 1:
+                self.notes.append("%s: cannot read the store: %s" % (
+                    hm(t), e))
 
     # ------------------------------------------------------------ faults
 
@@ -834,6 +838,8 @@ class Week:
                     "vacuum": 3, "sentiment": 2, "macro": 2}.get(name)
             if slot is not None and rng.random() < 0.5:
                 t = t - t % DAY + slot * HOUR
+                if t < S:
+                    t += DAY
             while not ln.due(t) and t < E:
                 t += MIN
             if t >= E or (t, name) in self.kill_plan:
@@ -2117,6 +2123,13 @@ class Week:
 
     def figures(self):
         runs = len(self.jobs)
+        slow = {}
+        for r in self.jobs:
+            if r.get("dur") is not None and not r.get("killed") and \
+                    not r.get("hang"):
+                slow[r["line"]] = max(slow.get(r["line"], 0), r["dur"])
+        self.fig(figure="slowest_run_ms", value={
+            k: round(v) for k, v in sorted(slow.items())})
         self.fig(figure="job_runs", value=runs, loop_s=round(self.loop_s, 1),
                  runs_per_s=round(runs / max(self.loop_s, 0.001), 1),
                  worst_critical_delay_s=self.worst_delay,
@@ -2161,6 +2174,9 @@ class Week:
 
 
 def main():
+    # SIGTERM and SIGINT unwind, so that the trader goes with us.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda s, f: sys.exit(128 + s))
     setup = json.load(open(sys.argv[1]))
     w = Week(setup)
     try:
