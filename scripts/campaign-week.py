@@ -13,10 +13,8 @@ lines (JSON) on stdout, progress and the final table on stderr, and exits
 with the number of failed rows (0: all held; capped at 100).
 """
 
-import calendar
 import datetime
 import fcntl
-import hashlib
 import json
 import os
 import random
@@ -24,7 +22,6 @@ import re
 import shutil
 import signal
 import sqlite3
-import struct
 import subprocess
 import sys
 import time
@@ -1162,7 +1159,7 @@ class Week:
                            "to %s, then 429 (retry_after 30) to %s" % (
                                hm(b), hm(c)),
                            ctl={})
-        f2 = self.add_fault("telegram_429", b, c, hidden=True,
+        self.add_fault("telegram_429", b, c, hidden=True,
                             ctl={"telegram": {"faults": [
                                 {"path": "/sendMessage", "fault": "status",
                                  "code": 429, "retry_after": 30,
@@ -1174,7 +1171,6 @@ class Week:
                            {"path": "/sendMessage", "fault": "html",
                             "code": 502, "times": -1}]}})
         self.tg_down.append((a, c))
-        del f2
         self.fault_probe(a + 10 * MIN, "during Telegram's outage", f)
         self.silence(f, a + 10 * MIN, c, "the alert path (Telegram)")
         self.tolerate_ev(f, "bt-watchdog", "alert_path", a, c + 30 * MIN,
