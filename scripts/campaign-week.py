@@ -814,6 +814,12 @@ class Week:
         self.fault_fred(two)
         self.fault_delisted(S + (E - S) // 3 + rng.randrange(12) * HOUR)
 
+        # The runs a fault's own row judges are no victims either.
+        for f in self.faults:
+            if "run" in f:
+                self.protect.append((f["run"], f["run"] + (
+                    2 * HOUR if f["name"] == "binance_418" else 0)))
+
         # kill -9: victims and minutes, outside the protected windows.
         names = ["fetch", "validate", "validate_full", "backtest",
                  "sentiment", "macro", "backup", "vacuum", "digest",
@@ -1535,11 +1541,14 @@ class Week:
             if k.get("killed") and k["t"] <= t <= k["t"] + 2 * HOUR and \
                     prog == "bt-watchdog" and kind == "job:" + k["prog"]:
                 return "kill -9 %s %s" % (hm(k["t"]), k["line"])
+        best = None
         for tl in self.tolerate:
             if prog and tl["prog"] == prog and re.fullmatch(
                     tl["kind"], kind) and tl["start"] <= t <= tl["end"]:
-                return tl["fault"]["name"]
-        best = None
+                if best is None or tl["fault"]["start"] > best["start"]:
+                    best = tl["fault"]
+        if best is not None:
+            return best["name"]
         for f in self.faults:
             if f["start"] - 5 * MIN <= t <= f["end"] + 90 * MIN:
                 if best is None or f["start"] > best["start"]:
