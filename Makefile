@@ -136,7 +136,7 @@ bench: FRC
 
 # issue 7's campaigns in their long mode (hours); `make check' runs each
 # in its quick mode.  Every campaign prints its figures as JSON lines.
-CAMPAIGNS=	crash concurrency faults corruption resources fuzz
+CAMPAIGNS=	crash concurrency faults corruption resources fuzz week
 campaigns: FRC
 	@scripts/deps build
 	$(MAKE) all
