@@ -494,8 +494,21 @@ judge(struct bt_ingest *x, char **syms, int nsyms, char **tfs, int ntfs,
 	int i;
 
 	if (bt_coverage(x->db, x->st, x->bn.status, syms, nsyms, tfs, ntfs,
-	    &cov, err) != 0)
-		bt_warnx("coverage: %s", err);
+	    &cov, err) != 0) {
+		/*
+		 * The store is at fault, not the exchange: no figures (they
+		 * would be those of the pairs read before it failed), 74.
+		 */
+		bt_event(x->dry ? NULL : x->st, "CRITICAL", "coverage", NULL,
+		    NULL, NULL, "coverage unknown: the store cannot be read "
+		    "(%s); bt-validate --integrity full says what is damaged",
+		    err);
+		*rc = bt_exit_worse(*rc, BT_EX_IOERR);
+		*current = *counted = 0;
+		bt_cov_free(&cov);
+		json_decref(stale);
+		return -1;
+	}
 	for (i = 0; i < cov.n; i++)
 		if (!cov.p[i].excluded && !cov.p[i].current)
 			json_array_append_new(stale, json_pack("[s,s]",
@@ -549,8 +562,8 @@ bt_update_pairs(struct bt_ingest *x, int64_t since, int repair_days)
 	json_object_set_new(rec, "pairs", json_integer(nsyms * ntfs));
 	json_object_set_new(rec, "counted", json_integer(cnt));
 	json_object_set_new(rec, "current", json_integer(cur));
-	json_object_set_new(rec, "coverage", json_real(round(cov * 1e4) /
-	    1e4));
+	json_object_set_new(rec, "coverage", cov < 0 ? json_null() :
+	    json_real(round(cov * 1e4) / 1e4));
 	rc = bt_ingest_summary(x, rec, rc);
 	bt_list_free(syms, nsyms);
 	bt_list_free(tfs, ntfs);
