@@ -835,8 +835,9 @@ check_dry_run() {
 	    ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
 	    timeout -k 10 600 "$share/scripts/dry-run" --bin "$bin" --hour \
 	    --check ${keep:+-k} >dry.out 2>dry.err || rc=$?
-	x=$(jq -c 'select(.event == "dry_run") | del(.event, .ok, .message)' \
-	    dry.out 2>/dev/null | tail -1)
+	x=$(jq -c --arg s "$share/scripts/dry-run" --arg b "$bin" '
+	    select(.event == "dry_run") | del(.event, .ok, .message)
+	    + {script: $s, bin: $b}' dry.out 2>/dev/null | tail -1)
 	m=$(jq -r 'select(.event == "dry_run") | .message' dry.out 2>/dev/null | tail -1)
 	if [ "$rc" = 0 ]; then
 		emit dry_run 0 "the one-hour dry run: $m" '' "$x"
