@@ -105,6 +105,23 @@ test_expect_success 'Binance unreachable (69) is a failed check; a bad BT_CLOCK_
 	line binance ".ok == false"
 '
 
+KEY=0123456789abcdefghijklmnopqrstuv
+test_expect_success 'FRED configured: a fred line from bt-fetch --check; its key file readable by its group: 78, and secrets fails' '
+	start_server fred --data $DATA/fred.json --key $KEY --now 2025-05-01 &&
+	printf "%s\n" $KEY >fred.key && chmod 600 fred.key &&
+	export BT_FRED_URL=$fred_URL FRED_API_KEY_FILE=$TRASH/fred.key &&
+	test_expect_code 0 pf --only rate_limit,secrets >out &&
+	line fred ".ok and .detail.series == \"DGS10\"" &&
+	line secrets "select(.key == \"FRED_API_KEY_FILE\") | .ok" &&
+	chmod 0640 fred.key &&
+	test_expect_code 78 pf --only rate_limit,secrets >out &&
+	line fred ".ok == false and (.fix | contains(\"0600\"))" &&
+	line binance ".ok" &&
+	line secrets "select(.key == \"FRED_API_KEY_FILE\") | .ok == false" &&
+	! grep -qF $KEY out &&
+	unset BT_FRED_URL FRED_API_KEY_FILE
+'
+
 test_expect_success 'a remembered Binance ban: binance fails (1, not 75), nothing asked' '
 	ctl binance "{\"faults\":[{\"path\":\"/api/v3/klines\",\"fault\":\"status\",\"code\":418,\"retry_after\":600}]}" &&
 	test_expect_code 75 bt-fetch -q --symbols BTCUSDT --tf 1h >/dev/null &&
