@@ -105,7 +105,7 @@ localtime=${BT_PREFLIGHT_LOCALTIME:-/etc/localtime}
 proc=${BT_PREFLIGHT_PROC:-/proc}
 writer_max=${BT_PREFLIGHT_WRITER_MAX:-1}
 case $writer_max in
-'' | *[!0-9.]* | *.*.*) die 78 "BT_PREFLIGHT_WRITER_MAX '$writer_max' is not seconds" ;;
+'' | *[!0-9.]* | *.*.* | .* | *.) die 78 "BT_PREFLIGHT_WRITER_MAX '$writer_max' is not seconds" ;;
 esac
 
 # ------------------------------------------------------------ values
@@ -702,6 +702,8 @@ check_directories() {
 # filesystem fails when its free space is under twice what it will hold.
 check_capacity() {
 	nsym=$(conf BT_SYMBOLS | tr ',' ' ' | wc -w)
+	# No bt.conf.example to say so: the key table's 60 symbols.
+	[ "$nsym" != 0 ] || example BT_SYMBOLS >/dev/null || nsym=60
 	tfs=$(conf BT_TIMEFRAMES '1d 4h 1h 15m' | tr ',' ' ')
 	ind=$(conf BT_INDICATORS 1)
 	itfs=$(conf BT_IND_TIMEFRAMES '1d 4h 1h' | tr ',' ' ')
@@ -806,11 +808,11 @@ check_resources() {
 	x=$(jq -n -c --argjson m "${mem:-0}" --argjson a "${mav:-0}" \
 	    --argjson c "${cpus:-0}" '{memory_bytes: $m,
 	    memory_available_bytes: $a, cpus: $c,
-	    seed: {memory_needed_bytes: 1073741824,
-	    memory_recommended_bytes: 1610612736, cpus_minimum: 4,
+	    seed: {memory_needed_bytes: 1000000000,
+	    memory_recommended_bytes: 1500000000, cpus_minimum: 4,
 	    cpus_recommended: 8}}')
 	m=$(printf '%s' "$x" | jq -r '
-	    def gb: . / 1073741824 * 10 | round / 10 | tostring + " GB";
+	    def gb: . / 1e8 | round / 10 | tostring + " GB";
 	    def verdict(v; need; rec): if v >= rec then "enough"
 	        elif v >= need then "above its minimum, below its recommendation"
 	        else "below its minimum" end;
