@@ -246,6 +246,8 @@ passthrough() {
 	jq -c 'select(has("check") and has("ok"))' "$2" >"$2.checks" 2>/dev/null ||
 	    : >"$2.checks"
 	if [ ! -s "$2.checks" ]; then
+		# No line to go by is a failure even after an exit 0.
+		[ "$_rc" != 0 ] || _rc=1
 		emit "$1" "$_rc" "$1: no check line (exit $3): $(lastline "$2.err")" \
 		    "read the line above; $5"
 		return
