@@ -28,6 +28,9 @@ HDRS=		$(wildcard src/bt_*.h)
 LIBOBJ=		$(LIBSRC:src/%.c=$(O)/%.o)
 PROGSRC=	$(sort $(wildcard src/bt-*.c))
 PROGS=		$(PROGSRC:src/%.c=$(B)/%)
+# bt-preflight(1), a POSIX sh script over the six: built (substituted)
+# into $(B) like them, installed beside them.
+PREFLIGHT=	$(B)/bt-preflight
 MAN1=		$(sort $(wildcard man/*.1))
 MAN5=		$(sort $(wildcard man/*.5))
 MAN7=		$(sort $(wildcard man/*.7))
@@ -39,13 +42,16 @@ SHARE_CRONTAB=	crontab/bt crontab/logrotate
 SHARE_SCRIPTS=	scripts/render-cron scripts/install-cron scripts/dry-run
 SHARE_TESTS=	tests/srvlib.py tests/binance_server.py tests/telegram_server.py \
 		tests/fred_server.py tests/ping_server.py tests/trader.py
+# The dry run's data: the test servers' candles and FRED series.
+SHARE_DATA=	tests/data/fred.json
+SHARE_VISION=	$(sort $(wildcard tests/data/vision/*.csv))
 
 SANFLAGS=	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 # The test environment: programs from $(B) first on PATH.
 TESTENV=	PATH="$(CURDIR)/$(B):$$PATH" BT_SRC="$(CURDIR)" LC_ALL=C TZ=UTC
 
-all: $(PROGS) $(O)/gen-conf-example
+all: $(PROGS) $(PREFLIGHT) $(O)/gen-conf-example
 
 # Without the -dev packages, one line names them (`make deps' installs
 # them) instead of a compiler error.
@@ -72,6 +78,16 @@ $(O)/%.o: src/%.c $(HDRS) | build-deps
 $(B)/%: src/%.c $(HDRS) $(O)/libbt.a
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -o $@ $< $(O)/libbt.a $(LDFLAGS) $(LDLIBS)
+
+# SUBST: bt-preflight's paths.  In $(B) it also knows the tree it was
+# built in, and uses the tree's scripts/, tests/ and crontab/ (and the
+# programs next to it) while that tree is there; installed, it does not.
+SUBST=		-e 's|@SHAREDIR@|$(SHAREDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+		-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+$(PREFLIGHT): src/bt-preflight.sh Makefile
+	@mkdir -p $(B)
+	sed $(SUBST) -e 's|@TREE@|$(CURDIR)|g' src/bt-preflight.sh >$@.tmp
+	chmod 0755 $@.tmp && mv $@.tmp $@
 
 deps: FRC
 	@scripts/deps build
@@ -119,6 +135,7 @@ fuzz: FRC
 lint: FRC
 	@scripts/deps lint
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
+	shellcheck -s sh src/bt-preflight.sh
 	@$(O)/gen-conf-example >build/bt.conf.example && \
 	    cmp -s build/bt.conf.example etc/bt.conf.example || { \
 	    echo "etc/bt.conf.example is stale: make etc/bt.conf.example" >&2; \
@@ -175,15 +192,21 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m0755 $(PROGS) $(DESTDIR)$(BINDIR)
+	sed $(SUBST) -e 's|@TREE@||g' src/bt-preflight.sh \
+	    >$(DESTDIR)$(BINDIR)/.bt-preflight.tmp
+	chmod 0755 $(DESTDIR)$(BINDIR)/.bt-preflight.tmp
+	mv $(DESTDIR)$(BINDIR)/.bt-preflight.tmp $(DESTDIR)$(BINDIR)/bt-preflight
 	install -m0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	test -z "$(MAN5)" || install -m0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
 	install -d $(DESTDIR)$(SHAREDIR)/crontab $(DESTDIR)$(SHAREDIR)/scripts \
-	    $(DESTDIR)$(SHAREDIR)/tests
+	    $(DESTDIR)$(SHAREDIR)/tests $(DESTDIR)$(SHAREDIR)/tests/data/vision
 	install -m0644 $(SHARE_CRONTAB) $(DESTDIR)$(SHAREDIR)/crontab
 	install -m0755 $(SHARE_SCRIPTS) $(DESTDIR)$(SHAREDIR)/scripts
 	install -m0644 scripts/equity.gp $(DESTDIR)$(SHAREDIR)/scripts
 	install -m0644 $(SHARE_TESTS) $(DESTDIR)$(SHAREDIR)/tests
+	install -m0644 $(SHARE_DATA) $(DESTDIR)$(SHAREDIR)/tests/data
+	install -m0644 $(SHARE_VISION) $(DESTDIR)$(SHAREDIR)/tests/data/vision
 	@# The example only: an operator's bt.conf is never written.
 	test -d $(DESTDIR)$(SYSCONFDIR)/bt || \
 	    install -d -m0755 $(DESTDIR)$(SYSCONFDIR)/bt
@@ -198,7 +221,7 @@ uninstall: FRC
 	    echo "make uninstall: cron file left behind: $$f: run make uninstall-cron first (without the programs every job would exit 127); nothing removed" >&2; \
 	    exit 1; \
 	fi
-	for p in $(PROGS); do \
+	for p in $(PROGS) $(PREFLIGHT); do \
 	    rm -f $(DESTDIR)$(BINDIR)/$$(basename $$p) || exit 1; done
 	for m in $(MAN1); do \
 	    rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m) || exit 1; done

@@ -43,9 +43,10 @@ R=$TRASH/root R2=$TRASH/root2
 
 test_expect_success 'make install: programs 0755, man pages and the example 0644' '
 	mk install DESTDIR="$R" PREFIX=/opt/bt &&
-	for p in $PROGS; do
+	for p in $PROGS bt-preflight; do
 		test "$(stat -c %a "$R/opt/bt/bin/$p")" = 755 || exit 1
 	done &&
+	test "$(stat -c %a "$R/opt/bt/share/man/man1/bt-preflight.1")" = 644 &&
 	test "$(stat -c %a "$R/opt/bt/share/man/man5/bt-crontab.5")" = 644 &&
 	test "$(stat -c %a "$R/opt/bt/share/man/man1/bt-fetch.1")" = 644 &&
 	test "$(stat -c %a "$R/etc/bt/bt.conf.example")" = 644 &&
@@ -58,15 +59,41 @@ test_expect_success 'make install: share/bt holds the crontab, its renderer and 
 	for f in crontab/bt crontab/logrotate scripts/render-cron \
 	    scripts/install-cron scripts/dry-run scripts/equity.gp \
 	    tests/srvlib.py tests/binance_server.py tests/telegram_server.py \
-	    tests/fred_server.py tests/ping_server.py tests/trader.py; do
+	    tests/fred_server.py tests/ping_server.py tests/trader.py \
+	    tests/data/fred.json tests/data/vision/BTCUSDT-1h-2025-05.csv; do
 		test -f "$S/$f" || { echo "missing $f"; exit 1; }
 	done &&
+	test "$(ls "$S/tests/data/vision")" = "$(ls "$BT_SRC/tests/data/vision" | grep "\.csv$")" &&
 	test "$(stat -c %a "$S/scripts/render-cron")" = 755 &&
 	mkdir from-share from-tree &&
 	"$S/scripts/install-cron" -o from-share -S /etc BINDIR=/opt/bt/bin >/dev/null &&
 	"$BT_SRC/scripts/install-cron" -o from-tree -S /etc BINDIR=/opt/bt/bin >/dev/null &&
 	cmp from-share/bt.cron from-tree/bt.cron &&
 	python3 "$S/tests/telegram_server.py" --help >/dev/null
+'
+
+test_expect_success 'the installed bt-preflight knows SHAREDIR and BINDIR, and no source tree' '
+	P=$R/opt/bt/bin/bt-preflight &&
+	grep -qx "SHAREDIR=.$(printf "%s" /opt/bt/share/bt)." "$P" &&
+	grep -qx "BINDIR=./opt/bt/bin." "$P" &&
+	grep -qx "SYSCONFDIR=./etc." "$P" &&
+	grep -qx "TREE=.." "$P" &&
+	! grep -q "@[A-Z]*@" "$P" &&
+	"$P" --help | grep -q "^usage: bt-preflight"
+'
+
+# A second installation, without DESTDIR (nothing of it needs root): the
+# installed bt-preflight runs the one-hour dry run from its SHAREDIR with
+# the installed programs.
+P2=$TRASH/pf
+test_expect_success 'installed: bt-preflight runs the dry run from SHAREDIR with the installed programs' '
+	mk install PREFIX="$P2" SYSCONFDIR="$P2/etc" &&
+	test_expect_code 0 env -u BT_NOW "$P2/bin/bt-preflight" -S "$P2/etc" \
+	    --only dry_run >out 2>err &&
+	cat out err &&
+	json_hit out "select(.check == \"dry_run\") | .ok and .backtest == \"done\" and .script == \"$P2/share/bt/scripts/dry-run\" and .bin == \"$P2/bin\"" &&
+	mk uninstall PREFIX="$P2" SYSCONFDIR="$P2/etc" >/dev/null &&
+	left "$P2" >left && test_cmp /dev/null left
 '
 
 test_expect_success 'install-cron refuses a BINDIR without the six programs, writing nothing' '
@@ -344,6 +371,25 @@ test_expect_success 'the watchdog line, run by hand as bt-crontab(5) says: exact
 	json_has "$S/var/lib/bt/logs/bt-digest.jsonl" "select(.event==\"summary\") | .mode==\"telegram\" and .exit==0 and .due.WARNING==0" &&
 	test "$(sql "$S/var/lib/bt/db/bt_state.db" "select count(*) from events where kind=\"freshness\" and severity=\"WARNING\" and sent is null")" = 1 &&
 	! grep -rqF AAinstallTestToken "$S/var/lib/bt" "$TRASH/telegram.log"
+'
+
+test_expect_success 'the installed bt-preflight, as the bt user, finds BT_HOME, BT_CONF and the user in install.conf' '
+	mkdir -p "$TRASH/proc/4242" "$TRASH/pf-tmp" && printf "cron\n" >"$TRASH/proc/4242/comm" &&
+	chown nobody "$TRASH/pf-tmp" &&
+	rc=0 && runuser -u nobody -- env -u BT_HOME -u BT_CONF \
+	    BT_PREFLIGHT_PROC="$TRASH/proc" \
+	    BT_PREFLIGHT_LOCALTIME=/usr/share/zoneinfo/Etc/UTC \
+	    "$S/usr/local/bin/bt-preflight" -S "$S/etc" --scratch "$TRASH/pf-tmp" \
+	    --only user,scheduling,secrets,directories,telegram >out 2>err || rc=$? &&
+	cat out err &&
+	test $rc = 0 &&
+	json_hit out "select(.check == \"user\") | .message == \"runs as nobody, the bt user\"" &&
+	json_hit out "select(.check == \"crontab\") | .cronfile == \"$S/etc/cron.d/bt\"" &&
+	json_hit out "select(.check == \"secrets\") | .ok" &&
+	test "$(jq -s "map(select(.check == \"secrets\")) | length" out)" = 2 &&
+	json_hit out "select(.check == \"directories\") | .message | contains(\"under $S/var/lib/bt \")" &&
+	json_hit out "select(.check == \"telegram_chat\") | .ok" &&
+	! grep -qF AAinstallTestToken out err
 '
 
 test_expect_success 'uninstall-cron, uninstall, and the README'\''s by-hand removal leave nothing' '

@@ -5,7 +5,8 @@ to write, for the concurrency campaign (scripts/campaign-concurrency) and
 the week of chaos (scripts/campaign-week).
 
 Usage:
-  trader.py --db PATH --lock PATH [--rows N] [--tag TAG]
+  trader.py --db PATH --lock PATH [--rows N] [--tag TAG] [--table NAME]
+            [--until FILE [--mark FILE] [--ready FILE]]
   trader.py --db PATH --check TAG... [--rows N]
   trader.py --db PATH --lock PATH --run [--tag TAG] [--interval S]
             [--pidfile PATH] [--heartbeat PATH] [--ctl PATH] [--log PATH]
@@ -44,6 +45,16 @@ stop.  The connection is reopened after a failure.
                     from where it stopped).
 The rows are (tag, seq, ts, timestamp, symbol, side, qty, price); the table
 and the seed's idx_trades_symbol are created when missing.
+
+For bt-preflight(1)'s isolation check, the preflight's own writer:
+--table NAME writes that table instead of `trades' (a real store's trades
+table is the live trader's, with its own columns).  --until FILE writes
+until FILE exists instead of N rows, at least one; --ready FILE is opened
+and written "ready" after the first commit (a FIFO the preflight reads, so
+it waits exactly as long as needed); a commit that starts once --mark FILE
+exists counts as "during".  At the end one JSON line on stdout: commits,
+during, and the longest wait of any commit and of those during, in
+seconds, from asking for the lock to the end of COMMIT.
 """
 
 import argparse
@@ -51,6 +62,7 @@ import datetime
 import fcntl
 import json
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -65,17 +77,26 @@ def connect(path):
 
 def one_shot(a, db):
     fd = os.open(a.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
-    for i in range(a.rows):
+    # The table name is checked above: a constant as far as SQL goes.
+    t = a.table
+    commits = during = 0
+    longest = longest_during = 0.0
+    i = 0
+    while (i < a.rows if a.until is None
+           else i == 0 or not os.path.exists(a.until)):
+        now_during = a.mark is not None and os.path.exists(a.mark)
+        t0 = time.monotonic()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             db.execute("BEGIN IMMEDIATE")
             if i == 0:
-                db.execute("CREATE TABLE IF NOT EXISTS trades("
+                db.execute("CREATE TABLE IF NOT EXISTS %s("
                            "id INTEGER PRIMARY KEY, tag TEXT NOT NULL, "
                            "seq INTEGER NOT NULL, ts INTEGER NOT NULL, "
-                           "symbol TEXT, side TEXT, qty REAL, price REAL)")
-            db.execute("INSERT INTO trades(tag, seq, ts, symbol, side, qty, "
-                       "price) VALUES (?,?,?,?,?,?,?)",
+                           "symbol TEXT, side TEXT, qty REAL, price REAL)"
+                           % t)
+            db.execute("INSERT INTO %s(tag, seq, ts, symbol, side, qty, "
+                       "price) VALUES (?,?,?,?,?,?,?)" % t,
                        (a.tag, i, int(time.time() * 1000), "BTCUSDT",
                         "BUY" if i % 2 == 0 else "SELL", 0.001, 65000.0 + i))
             db.execute("COMMIT")
@@ -84,7 +105,22 @@ def one_shot(a, db):
             return 1
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+        waited = time.monotonic() - t0
+        commits += 1
+        longest = max(longest, waited)
+        if now_during:
+            during += 1
+            longest_during = max(longest_during, waited)
+        if i == 0 and a.ready is not None:
+            with open(a.ready, "w") as f:
+                f.write("ready\n")
+        i += 1
+    if a.until is not None:
+        print(json.dumps({"commits": commits, "during": during,
+                          "longest": round(longest, 6),
+                          "longest_during": round(longest_during, 6)}))
     return 0
+
 
 
 def to_ms(v):
@@ -238,7 +274,15 @@ def main():
     ap.add_argument("--ctl")
     ap.add_argument("--log")
     ap.add_argument("--start-seq", type=int, default=0)
+    ap.add_argument("--table", default="trades")
+    ap.add_argument("--until")
+    ap.add_argument("--mark")
+    ap.add_argument("--ready")
     a = ap.parse_args()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", a.table):
+        print("trader: --table %r is not a table name" % a.table,
+              file=sys.stderr)
+        return 64
     if a.run:
         if not a.lock:
             ap.error("--run needs --lock")
