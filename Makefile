@@ -35,6 +35,8 @@ MAN1=		$(sort $(wildcard man/*.1))
 MAN5=		$(sort $(wildcard man/*.5))
 MAN7=		$(sort $(wildcard man/*.7))
 TESTS=		$(sort $(wildcard tests/[0-9]*.t))
+# Two at a time: the suite is mostly waiting on processes and servers.
+PROVEFLAGS?=	-j2
 FUZZSRC=	$(sort $(wildcard tests/fuzz/fuzz-*.c))
 # Installed under SHAREDIR: the crontab templates and their renderer, the
 # dry run and the loopback test servers it runs against.
