@@ -38,12 +38,13 @@
 /* What the command line gave, before the configuration is read. */
 struct opts {
 	const char	*tf, *strat, *compat, *last, *warmup, *shard, *signals;
-	const char	*symbol, *trades, *equity;
+	const char	*symbol, *trades, *equity, *resample, *walk, *objective;
 	struct { const char *key, *val, *opt; } sets[16];
 	int		 nsets, nparams, ngrid;
 	char		**params, **grid;
 	int		 shorts;		/* -1: BACKTEST_SHORT says */
-	bool		 symbols, fees, job, if_due, verbose;
+	unsigned	 given;			/* BT_GIVEN_*: fees, lot, size */
+	bool		 symbols, job, if_due, verbose;
 };
 
 static void
@@ -57,9 +58,11 @@ usage(FILE *fp, int code)
 	    "           [-p key=value] [--grid key=range] [--shard k/n] "
 	    "[--signals file]\n"
 	    "           [--compat backtesting.py] [--cash n] [--fee bps] "
-	    "[--slippage bps]\n"
-	    "           [--size fraction] [--lot step] [--short | --long-only]"
-	    "\n"
+	    "[--fee-fixed cash]\n"
+	    "           [--slippage bps] [--size fraction] [--lot step] "
+	    "[--short | --long-only]\n"
+	    "           [--resample tf] [--walk-forward spec] "
+	    "[--objective metric]\n"
 	    "           [--trades file] [--equity file] [--symbol sym] "
 	    "[file ...]\n"
 	    "       bt-backtest --job [--if-due] [-qv] [-d db] [options]\n");
@@ -72,7 +75,7 @@ enum {
 	O_TF = 256, O_SYMBOLS, O_LAST, O_FROM, O_TO, O_WARMUP, O_STRATEGY,
 	O_GRID, O_SHARD, O_SIGNALS, O_COMPAT, O_CASH, O_FEE, O_SLIPPAGE,
 	O_SIZE, O_LOT, O_SHORT, O_LONGONLY, O_TRADES, O_EQUITY, O_SYMBOL,
-	O_JOB, O_IFDUE
+	O_JOB, O_IFDUE, O_FEEFIXED, O_RESAMPLE, O_WALK, O_OBJECTIVE
 };
 
 static const struct option longopts[] = {
@@ -94,6 +97,7 @@ static const struct option longopts[] = {
 	{ "compat", required_argument, NULL, O_COMPAT },
 	{ "cash", required_argument, NULL, O_CASH },
 	{ "fee", required_argument, NULL, O_FEE },
+	{ "fee-fixed", required_argument, NULL, O_FEEFIXED },
 	{ "slippage", required_argument, NULL, O_SLIPPAGE },
 	{ "size", required_argument, NULL, O_SIZE },
 	{ "lot", required_argument, NULL, O_LOT },
@@ -104,21 +108,30 @@ static const struct option longopts[] = {
 	{ "symbol", required_argument, NULL, O_SYMBOL },
 	{ "job", no_argument, NULL, O_JOB },
 	{ "if-due", no_argument, NULL, O_IFDUE },
+	{ "resample", required_argument, NULL, O_RESAMPLE },
+	{ "walk-forward", required_argument, NULL, O_WALK },
+	{ "objective", required_argument, NULL, O_OBJECTIVE },
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Options that set a configuration key, applied once bt.conf is read. */
+/*
+ * Options that set a configuration key, applied once bt.conf is read;
+ * `given' marks those the backtesting.py mode honours from the command
+ * line only.
+ */
 static const struct {
 	int		 ch;
 	const char	*key, *opt;
+	unsigned	 given;
 } confopts[] = {
-	{ 'd', "BT_DB", "-d" },
-	{ O_SYMBOLS, "BT_SYMBOLS", "--symbols" },
-	{ O_CASH, "BACKTEST_CASH", "--cash" },
-	{ O_FEE, "BACKTEST_FEE_BPS", "--fee" },
-	{ O_SLIPPAGE, "BACKTEST_SLIPPAGE_BPS", "--slippage" },
-	{ O_SIZE, "BACKTEST_SIZE", "--size" },
-	{ O_LOT, "BACKTEST_LOT", "--lot" },
+	{ 'd', "BT_DB", "-d", 0 },
+	{ O_SYMBOLS, "BT_SYMBOLS", "--symbols", 0 },
+	{ O_CASH, "BACKTEST_CASH", "--cash", 0 },
+	{ O_FEE, "BACKTEST_FEE_BPS", "--fee", BT_GIVEN_FEE },
+	{ O_FEEFIXED, "BACKTEST_FEE_FIXED", "--fee-fixed", BT_GIVEN_FIXED },
+	{ O_SLIPPAGE, "BACKTEST_SLIPPAGE_BPS", "--slippage", BT_GIVEN_SLIP },
+	{ O_SIZE, "BACKTEST_SIZE", "--size", BT_GIVEN_SIZE },
+	{ O_LOT, "BACKTEST_LOT", "--lot", BT_GIVEN_LOT },
 };
 
 static void
@@ -142,7 +155,8 @@ option(int ch, struct opts *o, struct run *r)
 		{ O_WARMUP, NULL, &o->warmup }, { O_STRATEGY, NULL, &o->strat },
 		{ O_SHARD, NULL, &o->shard }, { O_SIGNALS, NULL, &o->signals },
 		{ O_COMPAT, NULL, &o->compat }, { O_TRADES, NULL, &o->trades },
-		{ O_EQUITY, NULL, &o->equity },
+		{ O_EQUITY, NULL, &o->equity }, { O_RESAMPLE, NULL, &o->resample },
+		{ O_WALK, NULL, &o->walk }, { O_OBJECTIVE, NULL, &o->objective },
 	};
 	size_t i;
 
@@ -162,7 +176,7 @@ option(int ch, struct opts *o, struct run *r)
 				o->sets[o->nsets++].opt = confopts[i].opt;
 			}
 			o->symbols |= ch == O_SYMBOLS;
-			o->fees |= ch == O_FEE || ch == O_SLIPPAGE;
+			o->given |= confopts[i].given;
 			return 0;
 		}
 	switch (ch) {
@@ -351,8 +365,14 @@ setup_window(struct run *r, const struct opts *o, int nfiles)
 		bt_warnx("--compat '%s': only backtesting.py", o->compat);
 		return BT_EX_USAGE;
 	}
-	bt_exec_conf(&r->ex, o->compat != NULL, o->fees, o->shorts);
+	bt_exec_conf(&r->ex, o->compat != NULL, o->given, o->shorts);
+	if (r->ex.compat && !(r->ex.lot > 0)) {
+		bt_warnx("--lot 0: backtesting.py trades whole multiples of a "
+		    "unit (FractionalBacktest); give the unit");
+		return BT_EX_USAGE;
+	}
 	in->compat = r->ex.compat;
+	in->unit = r->ex.compat ? r->ex.lot : 0;
 	if (o->tf != NULL &&
 	    (rc = bt_conf_set("BACKTEST_TIMEFRAME", o->tf, err)) != 0) {
 		bt_warnx("--tf '%s': %s", o->tf, err);
@@ -360,9 +380,14 @@ setup_window(struct run *r, const struct opts *o, int nfiles)
 	}
 	snprintf(in->tf, sizeof(in->tf), "%s", nfiles > 0 && o->tf == NULL ?
 	    "" : bt_conf("BACKTEST_TIMEFRAME"));
-	if (strchr(in->tf, ' ') || strchr(in->tf, ',')) {
-		bt_warnx("BACKTEST_TIMEFRAME '%s': one timeframe", in->tf);
-		return BT_EX_CONFIG;
+	if (nfiles == 0)
+		(void)bt_input_bar(in, in->tf, false);	/* checked by bt.conf */
+	if (o->resample != NULL && (nfiles == 0 ||
+	    bt_input_bar(in, o->resample, true) == -1)) {
+		bt_warnx("--resample '%s': %s", o->resample, nfiles == 0 ?
+		    "goes with files; on the store --tf builds the bars" :
+		    "not a bar size (2h, 3d, 1w, 1M)");
+		return BT_EX_USAGE;
 	}
 	if (o->last == NULL)
 		in->last = nfiles > 0 ? 0 : bt_conf_long("BACKTEST_CANDLES");

@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_bars.h"
 #include "bt_conf.h"
 
 enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_LIST, K_DELAYS, K_URL, K_PATH, K_SLOT,
-    K_SYMBOLS, K_TFS, K_TIME, K_SECRET };
+    K_SYMBOLS, K_TFS, K_BAR, K_TIME, K_SECRET };
 
 struct key {
 	const char	*name;
@@ -157,8 +158,8 @@ static struct key keys[] = {
 	    "minutes before it stops itself"),
 	KEY("BACKTEST_RESULTS", K_PATH, "", 0, 0, T | D | W,
 	    "the results file, when not $BT_HOME/results/backtest_results.json"),
-	KEY("BACKTEST_TIMEFRAME", K_TFS, "4h", 0, 0, T,
-	    "the timeframe the daily job reads"),
+	KEY("BACKTEST_TIMEFRAME", K_BAR, "4h", 0, 0, T,
+	    "the bars the daily job tests: a stored timeframe or a multiple"),
 	KEY("BACKTEST_CANDLES", K_INT, "250", 2, 100000000, T,
 	    "candles per symbol the daily job reads"),
 	KEY("BACKTEST_STRATEGY", K_STR, "sma-cross", 0, 0, T,
@@ -170,6 +171,8 @@ static struct key keys[] = {
 	KEY("BACKTEST_CASH", K_NUM, "10000", 0.01, 1e15, T, "starting cash"),
 	KEY("BACKTEST_FEE_BPS", K_NUM, "10", 0, 1000, T,
 	    "fee per fill, basis points"),
+	KEY("BACKTEST_FEE_FIXED", K_NUM, "0", 0, 1e9, T,
+	    "fixed fee per fill, in the quote currency"),
 	KEY("BACKTEST_SLIPPAGE_BPS", K_NUM, "2", 0, 1000, T,
 	    "slippage per fill, basis points"),
 	KEY("BACKTEST_SHORT", K_BOOL, "0", 0, 1, T, "1 allows short positions"),
@@ -387,6 +390,7 @@ static int
 check(const struct key *k, const char *v, char *why, size_t len)
 {
 	char **list, tmp[BT_ERRLEN];
+	struct bt_bar bar;
 	double d;
 	int n, i, rc = 0;
 	int64_t ms;
@@ -424,6 +428,13 @@ check(const struct key *k, const char *v, char *why, size_t len)
 		if (bt_slot_latest(v, 1700000000000LL, &ms, tmp) == -1) {
 			snprintf(why, len, "'%s' is not a slot (HH:MM, DAY HH:MM "
 			    "with DAY sun..sat, or 1..28 HH:MM)", v);
+			return -1;
+		}
+		return 0;
+	case K_BAR:
+		if (bt_bar_parse(v, &bar) == -1) {
+			snprintf(why, len, "'%s' is not a bar size (1h, 2h, 3d, "
+			    "1w, 1M: a number, then m, h, d, w or M)", v);
 			return -1;
 		}
 		return 0;

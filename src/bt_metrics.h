@@ -10,9 +10,7 @@
 
 #include <math.h>
 
-#include "bt_util.h"
-
-#define BT_DAY_MS	86400000LL
+#include "bt_bars.h"
 
 /* A closed trade.  Bars count from the window's first. */
 struct trade {

@@ -36,7 +36,7 @@ bt_line_head(const char *event, const struct series *s, enum strat id,
 	json_t *o = bt_rec(event);
 
 	json_object_set_new(o, "symbol", json_string(s->symbol));
-	json_object_set_new(o, "tf", json_string(bt_tf_name(s->iv)));
+	json_object_set_new(o, "tf", json_string(bt_series_tf(s)));
 	json_object_set_new(o, "strategy", json_string(bt_strats[id].name));
 	json_object_set_new(o, "params", bt_params_json(id, par));
 	json_object_set_new(o, "mode", json_string(bt_exec_mode(ex)));

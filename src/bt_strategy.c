@@ -296,7 +296,8 @@ ev_signals(struct strategy *st, const struct series *s, char *err)
 				st->sig_ignored++;	/* before the data */
 				continue;
 			}
-			if (g->t > s->t[s->n - 1] && g->t + s->iv - 1 >= now) {
+			if (g->t > s->t[s->n - 1] && g->t + (bt_series_next(s,
+			    s->n - 1) - s->t[s->n - 1]) - 1 >= now) {
 				snprintf(err, BT_ERRLEN, "%s:%zu: look-ahead: "
 				    "the %s bar opened at %s has not closed "
 				    "(now is %s); a signal may only use closed "

@@ -393,8 +393,7 @@ bt_portfolio(struct run *r)
 	if (r->ex.compat)
 		bt_compat_calendar(T, nT, &freq, &mc.A, &mc.round_ms);
 	else
-		mc.A = 365.0 * BT_DAY_MS / (double)(r->in.nsrc ? r->in.iv :
-		    bt_tf_ms(r->in.tf));
+		mc.A = bt_bar_per_year(&r->in.bar);
 	mc.t0 = T[0];
 	mc.t1 = T[nT - 1];
 	mc.bh = bh / (double)r->nres;
