@@ -371,7 +371,7 @@ setup_window(struct run *r, const struct opts *o, int nfiles)
 		    "unit (FractionalBacktest); give the unit");
 		return BT_EX_USAGE;
 	}
-	in->compat = r->ex.compat;
+	in->compat = r->st.pandas = r->ex.compat;
 	in->unit = r->ex.compat ? r->ex.lot : 0;
 	if (o->tf != NULL &&
 	    (rc = bt_conf_set("BACKTEST_TIMEFRAME", o->tf, err)) != 0) {

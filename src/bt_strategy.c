@@ -43,11 +43,11 @@ struct indc {
 	double		*v;
 	size_t		 cap;
 };
-enum { I_SMA, I_EMA, I_RSI, I_BBU, I_BBM, I_BBL, I_MAXH, I_MINL };
+enum { I_SMA, I_EMA, I_RSI, I_BBU, I_BBM, I_BBL, I_MAXH, I_MINL, I_PSMA };
 /* The indicators of one output and one period (of the close, high, low). */
 static int (*const one[])(const double *, size_t, int, double *) = {
 	[I_SMA] = bt_sma, [I_EMA] = bt_ema, [I_RSI] = bt_rsi,
-	[I_MAXH] = bt_max, [I_MINL] = bt_min,
+	[I_MAXH] = bt_max, [I_MINL] = bt_min, [I_PSMA] = bt_sma_pandas,
 };
 
 int
@@ -139,6 +139,9 @@ ind(struct strategy *st, const struct series *s, int kind, double p1,
 	size_t i;
 	double *u, *m, *l, *v;
 
+	/* backtesting.py's SMA is pandas' rolling mean (bt_ind.c). */
+	if (kind == I_SMA && st->pandas)
+		kind = I_PSMA;
 	for (i = 0; i < st->ncache; i++)
 		if (st->cache[i].kind == kind && st->cache[i].p1 == p1 &&
 		    st->cache[i].p2 == p2)

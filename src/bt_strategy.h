@@ -39,6 +39,7 @@ struct indc;			/* a cached indicator array */
 struct strategy {
 	enum strat	 id;
 	double		 par[BT_MAXPAR];	/* a single run's */
+	bool		 pandas;	/* SMA as pandas' (backtesting.py mode) */
 	/* S_SIGNALS: the signals file, sorted (bt_parse_signals()). */
 	const char	*sigfile;
 	struct bt_signal *sigs;
