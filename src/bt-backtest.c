@@ -425,6 +425,59 @@ open_out(const char *path, const char *header)
 	return fp;
 }
 
+/*
+ * Signals that name no symbol of the input are counted and said; when
+ * none names one, nothing would be tested: exit 65.
+ */
+static int
+signals_unmatched(struct run *r)
+{
+	char names[256];
+	const char *f = strcmp(r->st.sigfile, "-") == 0 ? "stdin" :
+	    r->st.sigfile;
+	size_t n = bt_signals_without(&r->st, r->in.syms, r->in.nsyms, names,
+	    sizeof(names));
+
+	r->st.sig_nosym = n;
+	if (r->st.nsig == 0 || n == r->st.nsig) {
+		bt_warnx("%s: %s", f, r->st.nsig == 0 ? "no signals" :
+		    "no signal names a symbol of the input");
+		if (n > 0)
+			bt_warnx("%s: the signals name %s; the input has %s%s",
+			    f, names, r->in.syms[0], r->in.nsyms > 1 ?
+			    " and more" : "");
+		return BT_EX_DATAERR;
+	}
+	if (n > 0)
+		bt_warnx("%s: %zu of %zu signals name no symbol of the input "
+		    "(%s): ignored", f, n, r->st.nsig, names);
+	return 0;
+}
+
+/*
+ * After the work: signals before the loaded candles, or of symbols left
+ * out, were ignored too; when not one signal named a bar (and every
+ * symbol ran: no --shard), exit 65.
+ */
+static int
+signals_verdict(const struct run *r, const struct opts *o, int rc)
+{
+	const struct strategy *st = &r->st;
+	const char *f;
+
+	if (st->sigfile == NULL || rc != 0)
+		return rc;
+	f = strcmp(st->sigfile, "-") == 0 ? "stdin" : st->sigfile;
+	if (st->sig_early > 0)
+		bt_warnx("%s: %zu signals are before the loaded candles: "
+		    "ignored", f, st->sig_early);
+	if (st->sig_matched == 0 && o->shard == NULL) {
+		bt_warnx("%s: no signal names a bar of the candles", f);
+		return BT_EX_DATAERR;
+	}
+	return 0;
+}
+
 /* The candles (files, else the store), the signals, the output files. */
 static int
 open_input(struct run *r, const struct opts *o, char **files, int nfiles)
@@ -443,6 +496,8 @@ open_input(struct run *r, const struct opts *o, char **files, int nfiles)
 	}
 	bt_input_symbols(&r->in, r->st.id == S_SIGNALS && !o->symbols,
 	    r->st.sigs, r->st.nsig);
+	if (r->st.sigfile != NULL && (rc = signals_unmatched(r)) != 0)
+		return rc;
 	if (o->trades != NULL)
 		r->trades_fp = open_out(o->trades, BT_TRADES_HEADER);
 	if (o->equity != NULL) {
@@ -476,6 +531,9 @@ work(struct run *r, struct job *j, bool verbose)
 			bt_event(NULL, "WARNING", "no_data", r->in.syms[si],
 			    r->in.tf, NULL, "%s; %s left out", err,
 			    r->in.syms[si]);
+			if (r->st.sigfile != NULL)
+				r->st.sig_nosym += bt_signals_of(&r->st,
+				    r->in.syms[si]);
 			r->skipped++;
 			r->done++;
 			rc = 0;
@@ -526,7 +584,8 @@ summary(const struct run *r, const struct opts *o, const struct job *j,
 		json_object_set_new(sum, "signals",
 		    json_integer((json_int_t)r->st.nsig));
 		json_object_set_new(sum, "signals_ignored",
-		    json_integer((json_int_t)r->st.sig_ignored));
+		    json_integer((json_int_t)(r->st.sig_early +
+		    r->st.sig_nosym)));
 	}
 	if (r->unfilled)
 		json_object_set_new(sum, "unfilled",
@@ -616,7 +675,7 @@ main(int argc, char *argv[])
 			rc = bt_job_end(&job, r, NULL, rc);
 		goto out;
 	}
-	rc = work(r, &job, o.verbose);
+	rc = signals_verdict(r, &o, work(r, &job, o.verbose));
 	if (rc == 0 && !r->sweep)
 		pm = bt_portfolio(r);
 	if (o.job)

@@ -274,6 +274,43 @@ sig_first(const struct strategy *st, const char *sym)
 	return lo;
 }
 
+size_t
+bt_signals_of(const struct strategy *st, const char *sym)
+{
+	size_t i, n = 0;
+
+	for (i = sig_first(st, sym); i < st->nsig &&
+	    strcmp(st->sigs[i].symbol, sym) == 0; i++)
+		n++;
+	return n;
+}
+
+size_t
+bt_signals_without(const struct strategy *st, char *const *syms, int n,
+    char *names, size_t len)
+{
+	size_t i, k, count = 0, used = 0;
+	int j;
+
+	if (len > 0)
+		names[0] = '\0';
+	for (i = 0; i < st->nsig; i = k) {
+		for (k = i; k < st->nsig && strcmp(st->sigs[k].symbol,
+		    st->sigs[i].symbol) == 0; k++)
+			;
+		for (j = 0; j < n && strcmp(syms[j], st->sigs[i].symbol) != 0;
+		    j++)
+			;
+		if (j < n)
+			continue;
+		count += k - i;
+		if (used + 32 < len)
+			used += (size_t)snprintf(names + used, len - used, "%s%s",
+			    used ? ", " : "", st->sigs[i].symbol);
+	}
+	return count;
+}
+
 /*
  * External signals into events.  Each must name a bar's open time; the
  * newest before the window becomes the target at the window's first bar.
@@ -296,7 +333,7 @@ ev_signals(struct strategy *st, const struct series *s, char *err)
 		g = &st->sigs[i];
 		if ((b = bar_at(s, g->t)) < 0) {
 			if (g->t < s->t[0]) {
-				st->sig_ignored++;	/* before the data */
+				st->sig_early++;	/* before the data */
 				continue;
 			}
 			if (g->t > s->t[s->n - 1] && g->t + (bt_series_next(s,
@@ -325,6 +362,7 @@ ev_signals(struct strategy *st, const struct series *s, char *err)
 			    bt_fmt_time(closes, ts2), bt_fmt_time(now, ts3));
 			return BT_EX_DATAERR;
 		}
+		st->sig_matched++;
 		if ((size_t)b < s->w0)
 			pre = g->pos;
 	}

@@ -43,7 +43,9 @@ struct strategy {
 	/* S_SIGNALS: the signals file, sorted (bt_parse_signals()). */
 	const char	*sigfile;
 	struct bt_signal *sigs;
-	size_t		 nsig, sig_ignored;	/* ignored: before the data */
+	size_t		 nsig, sig_matched;	/* matched: name a bar */
+	size_t		 sig_early;		/* before the loaded data */
+	size_t		 sig_nosym;		/* no symbol with candles */
 	/* Scratch, reused from symbol to symbol. */
 	struct ev	*ev;
 	size_t		 nev, evcap;
@@ -72,6 +74,14 @@ int	 bt_events(struct strategy *st, const struct series *s,
 /* The indicator columns of the equity file; *shift: read at bar i - 1. */
 int	 bt_ind_cols(struct strategy *st, const struct series *s,
 	    const double *par, const double *col[BT_MAXIND], int *shift);
+/* How many signals name symbol sym. */
+size_t	 bt_signals_of(const struct strategy *st, const char *sym);
+/*
+ * How many signals name none of syms[0..n); those symbols' names, the
+ * first few, comma-separated into names[0..len).
+ */
+size_t	 bt_signals_without(const struct strategy *st, char *const *syms,
+	    int n, char *names, size_t len);
 /* Forgets the cached indicators (the next symbol's differ). */
 void	 bt_strategy_reset(struct strategy *st);
 void	 bt_strategy_free(struct strategy *st);
