@@ -508,6 +508,20 @@ open_input(struct run *r, const struct opts *o, char **files, int nfiles)
 	return 0;
 }
 
+/* Built bars with a missing candle: a WARNING (a 24/7 market's gap). */
+static void
+incomplete(const struct series *s, const char *tf)
+{
+	char ts[32];
+
+	bt_fmt_time(s->left.first_incomplete, ts);
+	bt_event(NULL, "WARNING", "incomplete_bars", s->symbol, tf,
+	    json_pack("{s:I, s:s, s:s}", "bars", (json_int_t)s->left.incomplete,
+	    "first", ts, "built_from", s->src_tf), "%zu %s %s bars miss a %s "
+	    "candle and are left out (the first opens %s)", s->left.incomplete,
+	    s->symbol, tf, s->src_tf, ts);
+}
+
 /*
  * The work: this shard's (symbol, combination) items, one symbol's series
  * at a time, the job beating between symbols.  A symbol without candles
@@ -542,6 +556,8 @@ work(struct run *r, struct job *j, bool verbose)
 		if (rc == 0 && verbose)
 			bt_warnx("%s: %zu bars, window %zu", s.symbol, s.n,
 			    s.n - s.w0);
+		if (rc == 0 && s.left.incomplete > 0)
+			incomplete(&s, r->in.tf);
 		if (rc == 0)
 			rc = r->sweep ? bt_run_combos(r, &s, c0, c1, err) :
 			    bt_run_symbol(r, &s, err);

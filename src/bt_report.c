@@ -37,6 +37,8 @@ bt_line_head(const char *event, const struct series *s, enum strat id,
 
 	json_object_set_new(o, "symbol", json_string(s->symbol));
 	json_object_set_new(o, "tf", json_string(bt_series_tf(s)));
+	if (s->src_tf[0] != '\0' && strcmp(s->src_tf, bt_series_tf(s)) != 0)
+		json_object_set_new(o, "built_from", json_string(s->src_tf));
 	json_object_set_new(o, "strategy", json_string(bt_strats[id].name));
 	json_object_set_new(o, "params", bt_params_json(id, par));
 	json_object_set_new(o, "mode", json_string(bt_exec_mode(ex)));

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CC=${CC:-cc}
-tests="engine metrics rolling"
+tests="engine metrics rolling bars"
 pkg="sqlite3 libcurl jansson"
 # Flags are lists, split on purpose.
 # shellcheck disable=SC2086
