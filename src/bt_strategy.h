@@ -50,7 +50,8 @@ struct strategy {
 	struct ev	*ev;
 	size_t		 nev, evcap;
 	struct indc	*cache;
-	size_t		 ncache, cachecap, nfree;
+	size_t		 ncache, cachecap;
+	uint64_t	 gen;		/* bumped by every reader */
 };
 
 /* The strategy named so with its default parameters; -1 when none is. */

@@ -35,7 +35,6 @@ bt_run_free(struct run *r)
 	int g;
 
 	bt_strategy_free(&r->st);
-	free(r->combos);
 	for (g = 0; g < r->ngrid; g++)
 		free(r->gv[g]);
 	for (i = 0; i < r->nres; i++) {
@@ -140,30 +139,64 @@ fail:
 	return -1;
 }
 
+/* The parameters at it->idx; true when they are worth running. */
+static bool
+combo_set(const struct run *r, struct combo *it)
+{
+	int g;
+
+	memcpy(it->par, r->st.par, sizeof(it->par));
+	for (g = 0; g < r->ngrid; g++)
+		it->par[r->gpar[g]] = r->gv[g][it->idx[g]];
+	return r->ngrid == 0 || bt_params_ok(r->st.id, it->par);
+}
+
+/* The next place in the grid, valid or not (an odometer); false: none. */
+static bool
+combo_step(const struct run *r, struct combo *it)
+{
+	int g;
+
+	for (g = r->ngrid - 1; g >= 0; g--) {
+		if (++it->idx[g] < r->gn[g])
+			return true;
+		it->idx[g] = 0;
+	}
+	return false;
+}
+
+bool
+bt_combo_next(const struct run *r, struct combo *it)
+{
+	while (combo_step(r, it))
+		if (combo_set(r, it))
+			return true;
+	return false;
+}
+
+bool
+bt_combo_at(const struct run *r, size_t c, struct combo *it)
+{
+	memset(it, 0, sizeof(*it));
+	if (!combo_set(r, it) && !bt_combo_next(r, it))
+		return false;
+	while (c-- > 0)
+		if (!bt_combo_next(r, it))
+			return false;
+	return true;
+}
+
 void
 bt_grid_combos(struct run *r)
 {
-	size_t total = 1, k, idx, cap = 0;
-	double p[BT_MAXPAR];
-	int g;
+	struct combo it;
 
-	for (g = 0; g < r->ngrid; g++)
-		total *= r->gn[g];
-	for (k = 0; k < total; k++) {
-		memcpy(p, r->st.par, sizeof(p));
-		for (g = r->ngrid - 1, idx = k; g >= 0; g--) {
-			p[r->gpar[g]] = r->gv[g][idx % r->gn[g]];
-			idx /= r->gn[g];
-		}
-		if (r->ngrid > 0 && !bt_params_ok(r->st.id, p))
-			continue;
-		if (r->ncombo == cap) {
-			cap = cap ? cap * 2 : 64;
-			r->combos = bt_xrealloc(r->combos, cap * BT_MAXPAR,
-			    sizeof(double));
-		}
-		memcpy(r->combos + r->ncombo++ * BT_MAXPAR, p, sizeof(p));
-	}
+	r->ncombo = 0;
+	if (!bt_combo_at(r, 0, &it))
+		return;
+	do
+		r->ncombo++;
+	while (bt_combo_next(r, &it));
 }
 
 bool
@@ -275,9 +308,10 @@ bt_run_combos(struct run *r, const struct series *s, size_t c0, size_t c1,
 	struct acc a;
 	struct simout so;
 	struct mctx mc;
+	struct combo it;
 	json_t *line, *m;
 	size_t c, nw = s->n - s->w0;
-	const double *par;
+	const double *par = it.par;
 	double t0;
 	int rc;
 
@@ -286,7 +320,9 @@ bt_run_combos(struct run *r, const struct series *s, size_t c0, size_t c1,
 	if (r->ex.compat)
 		so.eq = bt_xcalloc(s->n, sizeof(double));
 	for (c = c0; c < c1; c++) {
-		par = r->combos + c * BT_MAXPAR;
+		if (c == c0 ? !bt_combo_at(r, c0, &it) :
+		    !bt_combo_next(r, &it))
+			break;
 		t0 = bt_mono();
 		if ((rc = bt_simulate(&r->st, &r->ex, s, par, &so, &mc,
 		    err)) != 0) {

@@ -33,8 +33,7 @@ struct run {
 	int		 ngrid, gpar[BT_MAXPAR];
 	size_t		 gn[BT_MAXPAR];
 	double		*gv[BT_MAXPAR];
-	double		*combos;		/* ncombo x BT_MAXPAR */
-	size_t		 ncombo;
+	size_t		 ncombo;		/* valid: none kept */
 	long		 shard_k, shard_n;
 	bool		 sweep;			/* combo lines, no portfolio */
 	bool		 quiet;
@@ -55,8 +54,20 @@ void	 bt_run_free(struct run *r);
 
 /* One axis of the grid: key=from..to[/step] or key=a,b,c.  0 or -1. */
 int	 bt_grid_add(struct run *r, const char *spec, char *err);
-/* Every combination worth running, the last --grid varying fastest. */
+/*
+ * The combinations worth running, the last --grid varying fastest: only
+ * counted (r->ncombo), never kept, so a grid of any size costs no memory.
+ */
 void	 bt_grid_combos(struct run *r);
+/* A combination: its place on each axis and its parameters. */
+struct combo {
+	size_t		 idx[BT_MAXPAR];
+	double		 par[BT_MAXPAR];
+};
+/* The c-th valid combination (from 0, grid order); false: none. */
+bool	 bt_combo_at(const struct run *r, size_t c, struct combo *it);
+/* The valid combination after `it'; false: it was the last. */
+bool	 bt_combo_next(const struct run *r, struct combo *it);
 /* Symbol si's combinations [*c0, *c1) in this shard; false: none. */
 bool	 bt_sweep_share(const struct run *r, size_t si, size_t *c0,
 	    size_t *c1);
