@@ -33,6 +33,7 @@
 
 #include "bt_conf.h"
 #include "bt_job.h"
+#include "bt_walk.h"
 #include "bt_state.h"
 
 /* What the command line gave, before the configuration is read. */
@@ -337,7 +338,16 @@ setup_grid(struct run *r, const struct opts *o)
 		    "upper)");
 		return BT_EX_USAGE;
 	}
+	if ((o->walk != NULL || o->objective != NULL) && (o->walk == NULL ||
+	    r->ngrid == 0 || bt_walk_parse(&r->walk, o->walk, o->objective,
+	    err) == -1)) {
+		bt_warnx("%s", o->walk == NULL ? "--objective goes with "
+		    "--walk-forward" : r->ngrid == 0 ? "--walk-forward needs "
+		    "--grid" : err);
+		return BT_EX_USAGE;
+	}
 	r->sweep = r->ngrid > 0 || o->shard != NULL;
+	r->sharded = o->shard != NULL;
 	if (o->shard == NULL)
 		return 0;
 	if (sscanf(o->shard, "%ld/%ld", &r->shard_k, &r->shard_n) != 2 ||
@@ -369,6 +379,11 @@ setup_window(struct run *r, const struct opts *o, int nfiles)
 	if (r->ex.compat && !(r->ex.lot > 0)) {
 		bt_warnx("--lot 0: backtesting.py trades whole multiples of a "
 		    "unit (FractionalBacktest); give the unit");
+		return BT_EX_USAGE;
+	}
+	if (r->ex.compat && r->walk.on) {
+		bt_warnx("--walk-forward goes without --compat: backtesting.py "
+		    "has no walk-forward, and no warm-up before the data");
 		return BT_EX_USAGE;
 	}
 	in->compat = r->st.pandas = r->ex.compat;
@@ -522,10 +537,23 @@ incomplete(const struct series *s, const char *tf)
 	    s->symbol, tf, s->src_tf, ts);
 }
 
+/* A symbol left out (no candles, no whole window): a WARNING line. */
+static void
+left_out(struct run *r, size_t si, const char *event, const char *why)
+{
+	bt_event(NULL, "WARNING", event, r->in.syms[si], r->in.tf, NULL,
+	    "%s; %s left out", why, r->in.syms[si]);
+	if (r->st.sigfile != NULL)
+		r->st.sig_nosym += bt_signals_of(&r->st, r->in.syms[si]);
+	r->skipped++;
+	r->done++;
+}
+
 /*
- * The work: this shard's (symbol, combination) items, one symbol's series
- * at a time, the job beating between symbols.  A symbol without candles
- * in the window is left out with a warning; all left out exits 66.
+ * The work: this shard's items, (symbol, combination) or with
+ * --walk-forward (symbol, window), one symbol's series at a time, the job
+ * beating between symbols.  A symbol without candles in the window is
+ * left out with a warning; all left out exits 66.
  */
 static int
 work(struct run *r, struct job *j, bool verbose)
@@ -533,44 +561,45 @@ work(struct run *r, struct job *j, bool verbose)
 	struct series s;
 	char err[BT_ERRLEN];
 	size_t si, c0, c1;
+	bool loaded;
 	int rc = 0;
 
 	memset(&s, 0, sizeof(s));
+	if (r->walk.on && r->sharded && (rc = bt_walk_plan(r, err)) != 0) {
+		bt_warnx("%s", err);
+		return rc;
+	}
 	for (si = 0; si < (size_t)r->in.nsyms && rc == 0; si++) {
-		if (!bt_sweep_share(r, si, &c0, &c1))
+		if (!(r->walk.on ? bt_walk_share(r, si, &c0, &c1) :
+		    bt_sweep_share(r, si, &c0, &c1)))
 			continue;
 		if (bt_job_tick(j, r) != 0)
 			break;
-		if ((rc = bt_input_series(&r->in, si, &s, err)) == 1) {
-			bt_event(NULL, "WARNING", "no_data", r->in.syms[si],
-			    r->in.tf, NULL, "%s; %s left out", err,
-			    r->in.syms[si]);
-			if (r->st.sigfile != NULL)
-				r->st.sig_nosym += bt_signals_of(&r->st,
-				    r->in.syms[si]);
-			r->skipped++;
-			r->done++;
-			rc = 0;
-			continue;
-		}
-		if (rc == 0 && verbose)
-			bt_warnx("%s: %zu bars, window %zu", s.symbol, s.n,
-			    s.n - s.w0);
-		if (rc == 0 && s.left.incomplete > 0)
-			incomplete(&s, r->in.tf);
-		if (rc == 0)
-			rc = r->sweep ? bt_run_combos(r, &s, c0, c1, err) :
+		if ((loaded = (rc = bt_input_series(&r->in, si, &s, err)) ==
+		    0)) {
+			if (verbose)
+				bt_warnx("%s: %zu bars, window %zu", s.symbol,
+				    s.n, s.n - s.w0);
+			if (s.left.incomplete > 0)
+				incomplete(&s, r->in.tf);
+			rc = r->walk.on ? bt_walk_symbol(r, &s, c0, c1, err) :
+			    r->sweep ? bt_run_combos(r, &s, c0, c1, err) :
 			    bt_run_symbol(r, &s, err);
-		if (rc != 0)
+		}
+		if (rc == 1) {
+			left_out(r, si, loaded ? "no_window" : "no_data", err);
+			rc = 0;
+		} else if (rc != 0)
 			bt_warnx("%s", err);
+		else if (j->stop == NULL)
+			r->done++;
 		bt_strategy_reset(&r->st);
 		bt_series_clear(&s);
-		if (rc == 0 && j->stop == NULL)
-			r->done++;
 	}
 	if (rc == 0 && r->nres == 0 && r->skipped > 0 && r->skipped ==
 	    (size_t)r->in.nsyms) {
-		bt_warnx("no symbol had candles to test");
+		bt_warnx("no symbol had %s", r->walk.on ? "a whole window" :
+		    "candles to test");
 		rc = BT_EX_NOINPUT;
 	}
 	return rc;
@@ -594,6 +623,9 @@ summary(const struct run *r, const struct opts *o, const struct job *j,
 	json_object_set_new(sum, "combos", json_integer((json_int_t)r->ncombo));
 	if (o->shard != NULL)
 		json_object_set_new(sum, "shard", json_string(o->shard));
+	if (r->walk.on)
+		json_object_set_new(sum, "windows",
+		    json_integer((json_int_t)r->walk.lines));
 	json_object_set_new(sum, "bar_steps",
 	    json_integer((json_int_t)r->bar_steps));
 	if (r->st.sigfile != NULL) {

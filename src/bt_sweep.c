@@ -35,6 +35,7 @@ bt_run_free(struct run *r)
 	int g;
 
 	bt_strategy_free(&r->st);
+	free(r->walk.nwin);
 	for (g = 0; g < r->ngrid; g++)
 		free(r->gv[g]);
 	for (i = 0; i < r->nres; i++) {

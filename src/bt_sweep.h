@@ -24,6 +24,16 @@ struct symres {
 	json_t		*reasons;
 };
 
+/* A walk-forward plan (--walk-forward, bt_walk.c), in bars. */
+struct walk {
+	bool		 on, anchored;
+	size_t		 train, test, step, gap;
+	int		 objective;		/* BT_M_* */
+	size_t		*nwin;			/* windows per symbol: shards */
+	size_t		 nitems;		/* their sum */
+	size_t		 lines;			/* window lines printed */
+};
+
 /* One backtest: what to run, on what, and what came of it so far. */
 struct run {
 	struct strategy	 st;
@@ -35,7 +45,9 @@ struct run {
 	double		*gv[BT_MAXPAR];
 	size_t		 ncombo;		/* valid: none kept */
 	long		 shard_k, shard_n;
+	bool		 sharded;		/* --shard given */
 	bool		 sweep;			/* combo lines, no portfolio */
+	struct walk	 walk;
 	bool		 quiet;
 	/* Outputs. */
 	FILE		*trades_fp, *equity_fp;
