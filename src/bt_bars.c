@@ -81,36 +81,27 @@ month_index(int64_t t)
 int
 bt_bar_parse(const char *s, struct bt_bar *b)
 {
-	char *end;
 	long n;
+	char u;
 
 	memset(b, 0, sizeof(*b));
-	if (s == NULL || *s < '1' || *s > '9')
+	if (bt_tf_parse(s, &n, &u) == -1)
 		return -1;
-	n = strtol(s, &end, 10);
-	if (n < 1 || n > 100000 || end[0] == '\0' || end[1] != '\0')
-		return -1;
-	switch (*end) {
+	switch (u) {
 	case 'M':
 		b->months = (int)n;
 		snprintf(b->name, sizeof(b->name), "%ldM", n);
-		return 0;
+		break;
 	case 'w':
 		b->week = true;
 		b->ms = n * WEEK_MS;
 		snprintf(b->name, sizeof(b->name), "%ldw", n);
-		return 0;
-	case 'd':
-		bt_bar_of_ms(n * DAY_MS, b);
-		return 0;
-	case 'h':
-		bt_bar_of_ms(n * HOUR_MS, b);
-		return 0;
-	case 'm':
-		bt_bar_of_ms(n * MIN_MS, b);
-		return 0;
+		break;
+	default:
+		bt_bar_of_ms(n * (u == 'd' ? DAY_MS : u == 'h' ? HOUR_MS :
+		    MIN_MS), b);
 	}
-	return -1;
+	return 0;
 }
 
 void

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt_bars.h"
 #include "bt_conf.h"
 
 enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_LIST, K_DELAYS, K_URL, K_PATH, K_SLOT,
@@ -389,8 +388,8 @@ parse_num(const char *s, double *v)
 static int
 check(const struct key *k, const char *v, char *why, size_t len)
 {
-	char **list, tmp[BT_ERRLEN];
-	struct bt_bar bar;
+	char **list, tmp[BT_ERRLEN], unit;
+	long bars;
 	double d;
 	int n, i, rc = 0;
 	int64_t ms;
@@ -432,7 +431,7 @@ check(const struct key *k, const char *v, char *why, size_t len)
 		}
 		return 0;
 	case K_BAR:
-		if (bt_bar_parse(v, &bar) == -1) {
+		if (bt_tf_parse(v, &bars, &unit) == -1) {
 			snprintf(why, len, "'%s' is not a bar size (1h, 2h, 3d, "
 			    "1w, 1M: a number, then m, h, d, w or M)", v);
 			return -1;

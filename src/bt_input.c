@@ -366,6 +366,22 @@ src_add(struct src *s, const struct bt_candle *c, size_t n, int64_t iv)
 		s->iv = iv;
 }
 
+/* As src_add(), taking c (malloc'd) over, which is freed. */
+static void
+src_take(struct src *s, struct bt_candle *c, size_t n, int64_t iv)
+{
+	if (s->n > 0) {
+		src_add(s, c, n, iv);
+		free(c);
+		return;
+	}
+	free(s->c);
+	s->c = c;
+	s->n = s->cap = n;
+	if (iv != 0)
+		s->iv = iv;
+}
+
 static int
 cmp_candle(const void *a, const void *b)
 {
@@ -465,18 +481,35 @@ read_file(struct input *in, const char *path, const char *symbol,
 	}
 	free(buf);
 	if (rc == 0 && n > 0)
-		src_add(src_get(in, sym, name), c, n, iv);
-	free(c);
+		src_take(src_get(in, sym, name), c, n, iv);
+	else
+		free(c);
 	return rc != 0 ? BT_EX_DATAERR : 0;
 }
 
-/* The most common spacing of a symbol's bars (weekends aside). */
+/*
+ * The most common spacing of a symbol's bars (weekends aside): a
+ * spacing of more than half of them (Boyer-Moore's vote, one pass), else
+ * the longest run of the sorted spacings, the shortest on a tie.
+ */
 static int64_t
 spacing(const struct src *s)
 {
-	int64_t *d = bt_xcalloc(s->n - 1, sizeof(*d)), best = 0;
+	int64_t *d, best = 0;
 	size_t j, run = 0, bestrun = 0;
 
+	for (j = 1; j < s->n; j++) {
+		if (run == 0)
+			best = s->c[j].t - s->c[j - 1].t;
+		run += s->c[j].t - s->c[j - 1].t == best ? 1 : -1;
+	}
+	for (j = 1, run = 0; j < s->n; j++)
+		run += s->c[j].t - s->c[j - 1].t == best;
+	if (run > (s->n - 1) / 2)
+		return best;
+	d = bt_xcalloc(s->n - 1, sizeof(*d));
+	best = 0;
+	run = 0;
 	for (j = 1; j < s->n; j++)
 		d[j - 1] = s->c[j].t - s->c[j - 1].t;
 	qsort(d, s->n - 1, sizeof(*d), cmp_i64);
@@ -498,7 +531,10 @@ settle(struct input *in, struct src *s, char *err)
 	char ts[32];
 	size_t j;
 
-	qsort(s->c, s->n, sizeof(*s->c), cmp_candle);
+	for (j = 1; j < s->n && s->c[j - 1].t <= s->c[j].t; j++)
+		;
+	if (j < s->n)	/* files of one symbol, given in any order */
+		qsort(s->c, s->n, sizeof(*s->c), cmp_candle);
 	for (j = 1; j < s->n; j++)
 		if (s->c[j].t == s->c[j - 1].t) {
 			snprintf(err, BT_ERRLEN, "%s: %s: open time %s appears "
