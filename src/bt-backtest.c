@@ -710,6 +710,7 @@ main(int argc, char *argv[])
 		goto early;
 	argc -= optind;
 	argv += optind;
+	r->keep_curve = o.job;
 	if (o.job && !bt_job_start(&job, t_start, o.if_due, argc > 0, &rc,
 	    err)) {
 		if (*err != '\0')

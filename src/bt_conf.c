@@ -34,6 +34,11 @@ struct key {
 	bool		 bad;		/* its value was refused */
 };
 
+/* Where `make install' puts scripts/equity.gp; the build may say. */
+#ifndef BT_SHAREDIR
+#define BT_SHAREDIR	"/usr/local/share/bt"
+#endif
+
 /* 60 liquid USDT spot pairs; an operator's list replaces it. */
 #define DEFAULT_SYMBOLS \
 	"BTCUSDT ETHUSDT BNBUSDT SOLUSDT XRPUSDT DOGEUSDT ADAUSDT TRXUSDT " \
@@ -185,6 +190,8 @@ static struct key keys[] = {
 	    "acceptance bar: max drawdown at most, %"),
 	KEY("BACKTEST_MIN_TRADES", K_INT, "3", 0, 1e9, T,
 	    "acceptance bar: trades at least"),
+	KEY("BACKTEST_EQUITY_PLOT", K_PATH, BT_SHAREDIR "/equity.gp", 0, 0, T,
+	    "the gnuplot script that draws results/equity.png; empty: none"),
 	KEY("BT_HEARTBEAT_SECONDS", K_NUM, "30", 0, 60, T,
 	    "how often the job rewrites run/backtest.status"),
 	KEY("HEALTH_PROBE_INTERVAL_SECONDS", K_INT, "60", 60, 86400, W,

@@ -153,6 +153,30 @@ bt_write_equity(FILE *fp, const char *sym, const int64_t *t,
 	}
 }
 
+void
+bt_write_curve(FILE *fp, const int64_t *t, const double *e, size_t n,
+    char *const *names, const double *s, size_t ns)
+{
+	double peak = -INFINITY;
+	size_t j, k;
+	char ts[32];
+
+	fputs("time,equity,drawdown_pct", fp);
+	for (k = 0; k < ns; k++)
+		fprintf(fp, ",%s", names[k]);
+	fputc('\n', fp);
+	for (j = 0; j < n; j++) {
+		if (e[j] > peak)
+			peak = e[j];
+		fputs(bt_fmt_time(t[j], ts), fp);
+		csv_num(fp, e[j]);
+		csv_num(fp, e[j] < peak ? -(1 - e[j] / peak) * 100 : 0);
+		for (k = 0; k < ns; k++)
+			csv_num(fp, s[k * n + j]);
+		fputc('\n', fp);
+	}
+}
+
 bool
 bt_judge(const struct series *s, const char *tf, bool store, json_t *m,
     json_t *reasons)

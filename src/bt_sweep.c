@@ -45,6 +45,9 @@ bt_run_free(struct run *r)
 		free(r->res[i].e);
 	}
 	free(r->res);
+	free(r->pt);
+	free(r->pe);
+	free(r->ps);
 	bt_input_free(&r->in);
 }
 
@@ -370,11 +373,12 @@ merge_times(const int64_t *a, size_t na, const int64_t *b, size_t nb,
 
 /*
  * The books' equity summed over the union of their bar times, into *T
- * and *E (malloc'd); a book is flat at its cash before its first bar and
- * stays at its final equity after its last.  Returns the count.
+ * and *E (malloc'd), each book's into *S (nres rows, when S is not NULL);
+ * a book is flat at its cash before its first bar and stays at its final
+ * equity after its last.  Returns the count.
  */
 static size_t
-books(const struct run *r, int64_t **Tp, double **Ep)
+books(const struct run *r, int64_t **Tp, double **Ep, double **S)
 {
 	int64_t *T, *tmp;
 	double *E, v;
@@ -393,11 +397,16 @@ books(const struct run *r, int64_t **Tp, double **Ep)
 	free(tmp);
 	E = bt_xcalloc(nT, sizeof(*E));
 	p = bt_xcalloc(r->nres, sizeof(*p));
+	if (S != NULL)
+		*S = bt_xcalloc(nT * r->nres, sizeof(**S));
 	for (j = 0; j < nT; j++) {
 		for (k = 0, v = 0; k < r->nres; k++) {
 			while (p[k] < r->res[k].n && r->res[k].t[p[k]] <= T[j])
 				p[k]++;
 			v += p[k] == 0 ? r->ex.cash : r->res[k].e[p[k] - 1];
+			if (S != NULL)
+				(*S)[k * nT + j] = p[k] == 0 ? r->ex.cash :
+				    r->res[k].e[p[k] - 1];
 		}
 		E[j] = v;
 	}
@@ -420,7 +429,7 @@ bt_portfolio(struct run *r)
 
 	if (r->nres == 0)
 		return NULL;
-	nT = books(r, &T, &E);
+	nT = books(r, &T, &E, r->keep_curve ? &r->ps : NULL);
 	for (k = 0; k < r->nres; k++) {
 		expo += r->res[k].expo;
 		bh += r->res[k].bh;
@@ -465,6 +474,12 @@ bt_portfolio(struct run *r)
 	if (r->equity_fp != NULL)
 		bt_write_equity(r->equity_fp, "PORTFOLIO", T, E, NULL, NULL,
 		    NULL, 0, 0, 0, nT);
+	if (r->keep_curve) {
+		r->pt = T;
+		r->pe = E;
+		r->np = nT;
+		return m;
+	}
 	free(T);
 	free(E);
 	return m;

@@ -54,6 +54,11 @@ struct run {
 	struct symres	*res;
 	size_t		 nres;
 	struct tacc	 ptr;			/* the portfolio's trades */
+	/* The portfolio's curve, kept with keep_curve (the job's file). */
+	bool		 keep_curve;
+	int64_t		*pt;
+	double		*pe, *ps;		/* equity; by symbol, nres x np */
+	size_t		 np;
 	/* Totals. */
 	uint64_t	 bar_steps;
 	double		 sim_secs;
@@ -94,7 +99,8 @@ int	 bt_run_combos(struct run *r, const struct series *s, size_t c0,
 	    size_t c1, char *err);
 /*
  * The portfolio of the kept outcomes: its line and --equity rows; its
- * metrics (the caller's), or NULL when no symbol was run.
+ * metrics (the caller's), or NULL when no symbol was run.  With
+ * r->keep_curve its equity per time, total and by symbol, stays in r.
  */
 json_t	*bt_portfolio(struct run *r);
 
