@@ -5,15 +5,18 @@
  *	bt-backtest [options] [file ...]		ad hoc: JSON lines only
  *	bt-backtest --job [--if-due] [options]		the crontab's daily job
  *	bt-backtest --grid key=range ... [--shard k/n]	parameter sweeps
+ *	bt-backtest --grid ... --walk-forward spec	out-of-sample evaluation
  *
  * Where things are (bt-backtest(1)'s sections):
  *	the candles, files, window, --signals	bt_input.c (parsers: bt_parse.c)
+ *	BAR SIZES, --tf, --resample		bt_bars.c, built by bt_input.c
  *	--strategy, -p, STRATEGIES		bt_strategy.c
- *	EXECUTION, --compat			bt_engine.c
+ *	EXECUTION, --compat, --fee-fixed	bt_engine.c
  *	METRICS					bt_metrics.c
  *	--grid, --shard, the portfolio		bt_sweep.c
+ *	WALK-FORWARD, --objective		bt_walk.c
  *	the lines, --trades, --equity		bt_report.c
- *	--job, --if-due, the status and results	bt_job.c
+ *	--job, --if-due, the status, results	bt_job.c (and equity.csv, .png)
  *
  * Invariants:
  * - The store is opened read-only and the state file never: no order is

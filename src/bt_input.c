@@ -13,7 +13,13 @@
  *   window; the backtesting.py mode has no warm-up (backtesting.py sees
  *   only the window).
  * - File input has one bar interval per run: given (--tf), named by the
- *   file names, said by close times, or else the most common spacing.
+ *   file names, said by close times, or else the most common spacing;
+ *   --resample aggregates it as it is.
+ * - A bar size the store does not hold is built from the finest stored
+ *   timeframe that divides it (bt_bars.c); a bin with a missing candle is
+ *   left out, counted in the series for the program's WARNING.
+ * - In the backtesting.py mode --lot is FractionalBacktest's unit: the
+ *   prices are scaled by it here, once, for everything downstream.
  * - A window of fewer than 2 bars leaves the symbol out (1), not the run.
  */
 #include <ctype.h>

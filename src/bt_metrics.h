@@ -3,7 +3,8 @@
  * that equity, returns and closed trades feed, backtesting.py's formulas
  * over it (bt-backtest(1), METRICS), and backtesting.py's view of a
  * series' calendar.  The ground of the backtest engine: it needs bt_util
- * only, and single runs, sweeps and the portfolio all use it.
+ * and the calendar of bt_bars only, and single runs, sweeps, walk-forward
+ * windows and the portfolio all use it.
  */
 #ifndef BT_METRICS_H
 #define BT_METRICS_H

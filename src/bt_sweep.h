@@ -3,7 +3,9 @@
  * grid of parameter combinations (--grid) and this shard's share of the
  * (symbol, combination) items (--shard); a single run of one symbol, kept
  * whole for the portfolio and the results file; a sweep's combinations
- * on one symbol, a line each; and the portfolio.
+ * on one symbol, a line each; and the portfolio.  The combinations are
+ * walked, never held.  The walk-forward plan lives here (struct walk),
+ * its work in bt_walk.c.
  */
 #ifndef BT_SWEEP_H
 #define BT_SWEEP_H
