@@ -44,9 +44,10 @@ bar_iv(const struct bt_bar *b)
 struct src {
 	char		 symbol[24];
 	char		 file[256];	/* the first file, for messages */
-	struct bt_candle *c;
+	struct bt_candle *c;		/* while the files are read */
 	size_t		 n, cap;
 	int64_t		 iv;
+	struct series	 all;		/* then: every bar, as the engine reads */
 };
 
 void
@@ -65,12 +66,11 @@ bt_series_clear(struct series *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Copies candles into the arrays the engine reads (one allocation). */
+/* Room for n bars in the arrays the engine reads (one allocation). */
 static void
-series_set(struct series *s, const char *sym, int64_t iv,
-    const struct bt_bar *bar, const struct bt_candle *c, size_t n)
+series_alloc(struct series *s, const char *sym, int64_t iv,
+    const struct bt_bar *bar, size_t n)
 {
-	size_t i;
 	char *blk;
 
 	bt_series_clear(s);
@@ -84,6 +84,16 @@ series_set(struct series *s, const char *sym, int64_t iv,
 	s->h = s->o + n;
 	s->l = s->h + n;
 	s->c = s->l + n;
+}
+
+/* Copies candles into the arrays the engine reads. */
+static void
+series_set(struct series *s, const char *sym, int64_t iv,
+    const struct bt_bar *bar, const struct bt_candle *c, size_t n)
+{
+	size_t i;
+
+	series_alloc(s, sym, iv, bar, n);
 	for (i = 0; i < n; i++) {
 		s->t[i] = c[i].t;
 		s->o[i] = c[i].o;
@@ -96,20 +106,22 @@ series_set(struct series *s, const char *sym, int64_t iv,
 }
 
 /*
- * The window of candles c[0..n) of one symbol, as files and built bars
- * have them: --last, or --from/--to, as for the store; before it the
- * warm-up (--warmup n: n bars; the backtesting.py mode: none).
+ * The window of all of one symbol's bars, as files and built bars have
+ * them: --last, or --from/--to, as for the store; before it the warm-up
+ * (--warmup n: n bars; the backtesting.py mode: none).  With `borrow' s
+ * points into all's arrays, else it has its own copy.
  */
 static int
-window(const struct input *in, const char *sym, const struct bt_candle *c,
-    size_t n, int64_t iv, struct series *s, char *err)
+window(const struct input *in, const struct series *all, bool borrow,
+    struct series *s, char *err)
 {
-	size_t lo = 0, hi = n, w0;
+	const int64_t *t = all->t;
+	size_t lo = 0, hi = all->n, w0, n;
 
-	while (hi > lo && in->to >= 0 && c[hi - 1].t > in->to)
+	while (hi > lo && in->to >= 0 && t[hi - 1] > in->to)
 		hi--;
 	if (in->from >= 0) {
-		for (w0 = lo; w0 < hi && c[w0].t < in->from; w0++)
+		for (w0 = lo; w0 < hi && t[w0] < in->from; w0++)
 			;
 	} else {
 		w0 = in->last > 0 && hi - lo > (size_t)in->last ?
@@ -121,11 +133,30 @@ window(const struct input *in, const char *sym, const struct bt_candle *c,
 		lo = w0 - (size_t)in->warmup;
 	if (hi < w0 + 2) {
 		snprintf(err, BT_ERRLEN, "%s: %zu candles in the window, need "
-		    "2", sym, hi > w0 ? hi - w0 : 0);
+		    "2", all->symbol, hi > w0 ? hi - w0 : 0);
 		return 1;
 	}
-	series_set(s, sym, iv, &in->bar, c + lo, hi - lo);
+	n = hi - lo;
+	if (borrow) {
+		bt_series_clear(s);
+		*s = *all;
+		s->t = all->t + lo;
+		s->o = all->o + lo;
+		s->h = all->h + lo;
+		s->l = all->l + lo;
+		s->c = all->c + lo;
+		s->borrowed = true;
+	} else {
+		series_alloc(s, all->symbol, all->iv, &all->bar, n);
+		memcpy(s->t, all->t + lo, n * sizeof(*s->t));
+		memcpy(s->o, all->o + lo, n * sizeof(*s->o));
+		memcpy(s->h, all->h + lo, n * sizeof(*s->h));
+		memcpy(s->l, all->l + lo, n * sizeof(*s->l));
+		memcpy(s->c, all->c + lo, n * sizeof(*s->c));
+	}
+	s->n = n;
 	s->w0 = w0 - lo;
+	s->tclose = hi == all->n ? all->tclose : all->t[hi - 1] + all->iv - 1;
 	return 0;
 }
 
@@ -231,6 +262,7 @@ build_pair(struct input *in, const char *sym, struct series *s, char *err)
 {
 	char tfs[8][8];
 	struct bt_series *d = &in->ohlc;
+	struct series all;
 	struct bt_candle *c, *bars;
 	struct bt_bars_left left;
 	struct bt_pair p;
@@ -263,7 +295,10 @@ build_pair(struct input *in, const char *sym, struct series *s, char *err)
 	}
 	nb = bt_bars_make(c, d->n, p.iv, &in->bar, true, bt_now_ms(), bars,
 	    &left);
-	rc = window(in, sym, bars, nb, bar_iv(&in->bar), s, err);
+	memset(&all, 0, sizeof(all));
+	series_set(&all, sym, bar_iv(&in->bar), &in->bar, bars, nb);
+	rc = window(in, &all, false, s, err);
+	bt_series_clear(&all);
 	if (rc == 0) {
 		s->left = left;
 		snprintf(s->src_tf, sizeof(s->src_tf), "%s", tfs[k]);
@@ -308,7 +343,8 @@ load_src(const struct input *in, const struct src *src, struct series *s,
 {
 	int rc;
 
-	if ((rc = window(in, src->symbol, src->c, src->n, src->iv, s,
+	/* FractionalBacktest's scaling (bt_input_series()) needs a copy. */
+	if ((rc = window(in, &src->all, !(in->unit > 0 && in->unit != 1), s,
 	    err)) == 0) {
 		snprintf(s->src_tf, sizeof(s->src_tf), "%s", in->tf);
 		s->src_last = s->t[s->n - 1];
@@ -604,6 +640,7 @@ int
 bt_input_files(struct input *in, char **files, int n, const char *symbol,
     char *err)
 {
+	struct src *s;
 	size_t i;
 	int f, rc;
 
@@ -625,12 +662,21 @@ bt_input_files(struct input *in, char **files, int n, const char *symbol,
 	in->iv = in->srcs[0].iv;
 	if (*in->tf == '\0')
 		snprintf(in->tf, sizeof(in->tf), "%s", bt_tf_name(in->iv));
-	if (in->resample)
-		return resample(in, err);
-	if (in->tfbar.ms > 0 || in->tfbar.months > 0)
+	if (in->resample) {
+		if ((rc = resample(in, err)) != 0)
+			return rc;
+	} else if (in->tfbar.ms > 0 || in->tfbar.months > 0)
 		in->bar = in->tfbar;
 	else
 		bt_bar_of_ms(in->iv, &in->bar);
+	/* Candles no more: the engine's arrays, half their size. */
+	for (i = 0; i < in->nsrc; i++) {
+		s = &in->srcs[i];
+		series_set(&s->all, s->symbol, s->iv, &in->bar, s->c, s->n);
+		free(s->c);
+		s->c = NULL;
+		s->cap = 0;
+	}
 	return 0;
 }
 
@@ -770,8 +816,10 @@ bt_input_free(struct input *in)
 
 	bt_close(in->db);
 	in->db = NULL;
-	for (i = 0; i < in->nsrc; i++)
+	for (i = 0; i < in->nsrc; i++) {
 		free(in->srcs[i].c);
+		bt_series_clear(&in->srcs[i].all);
+	}
 	free(in->srcs);
 	if (in->syms != NULL)
 		bt_list_free(in->syms, in->nsyms);
