@@ -356,6 +356,7 @@ results_meta(const struct job *j, const struct run *r, bool complete)
 	exj = json_object();
 	json_object_set_new(exj, "cash", bt_jnum(r->ex.cash));
 	json_object_set_new(exj, "fee_bps", bt_jnum(r->ex.fee * 1e4));
+	json_object_set_new(exj, "fee_fixed", bt_jnum(r->ex.fixed));
 	json_object_set_new(exj, "slippage_bps", bt_jnum(r->ex.slip * 1e4));
 	json_object_set_new(exj, "size", bt_jnum(r->ex.size));
 	json_object_set_new(exj, "lot", bt_jnum(r->ex.lot));
