@@ -1,13 +1,18 @@
 # equity.gp - an equity curve from `bt-backtest --equity FILE' as a PNG.
 #
 #	gnuplot -e "in='eq.csv'; out='eq.png'; sym='PORTFOLIO'" scripts/equity.gp
+#	gnuplot -e "in='results/equity.csv'; out='equity.png'; wide=1" \
+#	    scripts/equity.gp
 #
 # sym picks the rows of one symbol (default PORTFOLIO, the summed books).
 # The top panel is the equity with the symbol's close on a second axis
 # (none for the portfolio), the bottom one the drawdown in percent.
+# wide=1 reads the daily job's results/equity.csv instead (time, equity,
+# drawdown_pct, then one column per symbol): the portfolio's curve.
 if (!exists("in")) in = 'equity.csv'
 if (!exists("out")) out = 'equity.png'
 if (!exists("sym")) sym = 'PORTFOLIO'
+if (!exists("wide")) wide = 0
 
 set terminal pngcairo size 1200,800 noenhanced font ",10"
 set output out
@@ -19,7 +24,9 @@ set grid
 set key top left
 set autoscale xfix
 
-pick(col) = (strcol(2) eq sym) ? column(col) : NaN
+# The --equity file's rows of sym; the job's file has one row per time.
+pick(col) = wide ? column(col - 1) : (strcol(2) eq sym) ? column(col) : NaN
+if (wide) sym = 'PORTFOLIO'
 
 set multiplot layout 2,1 title sprintf('%s: %s', in, sym)
 set size 1,0.68

@@ -5,15 +5,18 @@
  *	bt-backtest [options] [file ...]		ad hoc: JSON lines only
  *	bt-backtest --job [--if-due] [options]		the crontab's daily job
  *	bt-backtest --grid key=range ... [--shard k/n]	parameter sweeps
+ *	bt-backtest --grid ... --walk-forward spec	out-of-sample evaluation
  *
  * Where things are (bt-backtest(1)'s sections):
  *	the candles, files, window, --signals	bt_input.c (parsers: bt_parse.c)
+ *	BAR SIZES, --tf, --resample		bt_bars.c, built by bt_input.c
  *	--strategy, -p, STRATEGIES		bt_strategy.c
- *	EXECUTION, --compat			bt_engine.c
+ *	EXECUTION, --compat, --fee-fixed	bt_engine.c
  *	METRICS					bt_metrics.c
  *	--grid, --shard, the portfolio		bt_sweep.c
+ *	WALK-FORWARD, --objective		bt_walk.c
  *	the lines, --trades, --equity		bt_report.c
- *	--job, --if-due, the status and results	bt_job.c
+ *	--job, --if-due, the status, results	bt_job.c (and equity.csv, .png)
  *
  * Invariants:
  * - The store is opened read-only and the state file never: no order is
@@ -33,17 +36,19 @@
 
 #include "bt_conf.h"
 #include "bt_job.h"
+#include "bt_walk.h"
 #include "bt_state.h"
 
 /* What the command line gave, before the configuration is read. */
 struct opts {
 	const char	*tf, *strat, *compat, *last, *warmup, *shard, *signals;
-	const char	*symbol, *trades, *equity;
+	const char	*symbol, *trades, *equity, *resample, *walk, *objective;
 	struct { const char *key, *val, *opt; } sets[16];
 	int		 nsets, nparams, ngrid;
 	char		**params, **grid;
 	int		 shorts;		/* -1: BACKTEST_SHORT says */
-	bool		 symbols, fees, job, if_due, verbose;
+	unsigned	 given;			/* BT_GIVEN_*: fees, lot, size */
+	bool		 symbols, job, if_due, verbose;
 };
 
 static void
@@ -57,9 +62,11 @@ usage(FILE *fp, int code)
 	    "           [-p key=value] [--grid key=range] [--shard k/n] "
 	    "[--signals file]\n"
 	    "           [--compat backtesting.py] [--cash n] [--fee bps] "
-	    "[--slippage bps]\n"
-	    "           [--size fraction] [--lot step] [--short | --long-only]"
-	    "\n"
+	    "[--fee-fixed cash]\n"
+	    "           [--slippage bps] [--size fraction] [--lot step] "
+	    "[--short | --long-only]\n"
+	    "           [--resample tf] [--walk-forward spec] "
+	    "[--objective metric]\n"
 	    "           [--trades file] [--equity file] [--symbol sym] "
 	    "[file ...]\n"
 	    "       bt-backtest --job [--if-due] [-qv] [-d db] [options]\n");
@@ -72,7 +79,7 @@ enum {
 	O_TF = 256, O_SYMBOLS, O_LAST, O_FROM, O_TO, O_WARMUP, O_STRATEGY,
 	O_GRID, O_SHARD, O_SIGNALS, O_COMPAT, O_CASH, O_FEE, O_SLIPPAGE,
 	O_SIZE, O_LOT, O_SHORT, O_LONGONLY, O_TRADES, O_EQUITY, O_SYMBOL,
-	O_JOB, O_IFDUE
+	O_JOB, O_IFDUE, O_FEEFIXED, O_RESAMPLE, O_WALK, O_OBJECTIVE
 };
 
 static const struct option longopts[] = {
@@ -94,6 +101,7 @@ static const struct option longopts[] = {
 	{ "compat", required_argument, NULL, O_COMPAT },
 	{ "cash", required_argument, NULL, O_CASH },
 	{ "fee", required_argument, NULL, O_FEE },
+	{ "fee-fixed", required_argument, NULL, O_FEEFIXED },
 	{ "slippage", required_argument, NULL, O_SLIPPAGE },
 	{ "size", required_argument, NULL, O_SIZE },
 	{ "lot", required_argument, NULL, O_LOT },
@@ -104,21 +112,30 @@ static const struct option longopts[] = {
 	{ "symbol", required_argument, NULL, O_SYMBOL },
 	{ "job", no_argument, NULL, O_JOB },
 	{ "if-due", no_argument, NULL, O_IFDUE },
+	{ "resample", required_argument, NULL, O_RESAMPLE },
+	{ "walk-forward", required_argument, NULL, O_WALK },
+	{ "objective", required_argument, NULL, O_OBJECTIVE },
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Options that set a configuration key, applied once bt.conf is read. */
+/*
+ * Options that set a configuration key, applied once bt.conf is read;
+ * `given' marks those the backtesting.py mode honours from the command
+ * line only.
+ */
 static const struct {
 	int		 ch;
 	const char	*key, *opt;
+	unsigned	 given;
 } confopts[] = {
-	{ 'd', "BT_DB", "-d" },
-	{ O_SYMBOLS, "BT_SYMBOLS", "--symbols" },
-	{ O_CASH, "BACKTEST_CASH", "--cash" },
-	{ O_FEE, "BACKTEST_FEE_BPS", "--fee" },
-	{ O_SLIPPAGE, "BACKTEST_SLIPPAGE_BPS", "--slippage" },
-	{ O_SIZE, "BACKTEST_SIZE", "--size" },
-	{ O_LOT, "BACKTEST_LOT", "--lot" },
+	{ 'd', "BT_DB", "-d", 0 },
+	{ O_SYMBOLS, "BT_SYMBOLS", "--symbols", 0 },
+	{ O_CASH, "BACKTEST_CASH", "--cash", 0 },
+	{ O_FEE, "BACKTEST_FEE_BPS", "--fee", BT_GIVEN_FEE },
+	{ O_FEEFIXED, "BACKTEST_FEE_FIXED", "--fee-fixed", BT_GIVEN_FIXED },
+	{ O_SLIPPAGE, "BACKTEST_SLIPPAGE_BPS", "--slippage", BT_GIVEN_SLIP },
+	{ O_SIZE, "BACKTEST_SIZE", "--size", BT_GIVEN_SIZE },
+	{ O_LOT, "BACKTEST_LOT", "--lot", BT_GIVEN_LOT },
 };
 
 static void
@@ -142,7 +159,8 @@ option(int ch, struct opts *o, struct run *r)
 		{ O_WARMUP, NULL, &o->warmup }, { O_STRATEGY, NULL, &o->strat },
 		{ O_SHARD, NULL, &o->shard }, { O_SIGNALS, NULL, &o->signals },
 		{ O_COMPAT, NULL, &o->compat }, { O_TRADES, NULL, &o->trades },
-		{ O_EQUITY, NULL, &o->equity },
+		{ O_EQUITY, NULL, &o->equity }, { O_RESAMPLE, NULL, &o->resample },
+		{ O_WALK, NULL, &o->walk }, { O_OBJECTIVE, NULL, &o->objective },
 	};
 	size_t i;
 
@@ -162,7 +180,7 @@ option(int ch, struct opts *o, struct run *r)
 				o->sets[o->nsets++].opt = confopts[i].opt;
 			}
 			o->symbols |= ch == O_SYMBOLS;
-			o->fees |= ch == O_FEE || ch == O_SLIPPAGE;
+			o->given |= confopts[i].given;
 			return 0;
 		}
 	switch (ch) {
@@ -323,7 +341,16 @@ setup_grid(struct run *r, const struct opts *o)
 		    "upper)");
 		return BT_EX_USAGE;
 	}
+	if ((o->walk != NULL || o->objective != NULL) && (o->walk == NULL ||
+	    r->ngrid == 0 || bt_walk_parse(&r->walk, o->walk, o->objective,
+	    err) == -1)) {
+		bt_warnx("%s", o->walk == NULL ? "--objective goes with "
+		    "--walk-forward" : r->ngrid == 0 ? "--walk-forward needs "
+		    "--grid" : err);
+		return BT_EX_USAGE;
+	}
 	r->sweep = r->ngrid > 0 || o->shard != NULL;
+	r->sharded = o->shard != NULL;
 	if (o->shard == NULL)
 		return 0;
 	if (sscanf(o->shard, "%ld/%ld", &r->shard_k, &r->shard_n) != 2 ||
@@ -351,8 +378,19 @@ setup_window(struct run *r, const struct opts *o, int nfiles)
 		bt_warnx("--compat '%s': only backtesting.py", o->compat);
 		return BT_EX_USAGE;
 	}
-	bt_exec_conf(&r->ex, o->compat != NULL, o->fees, o->shorts);
-	in->compat = r->ex.compat;
+	bt_exec_conf(&r->ex, o->compat != NULL, o->given, o->shorts);
+	if (r->ex.compat && !(r->ex.lot > 0)) {
+		bt_warnx("--lot 0: backtesting.py trades whole multiples of a "
+		    "unit (FractionalBacktest); give the unit");
+		return BT_EX_USAGE;
+	}
+	if (r->ex.compat && r->walk.on) {
+		bt_warnx("--walk-forward goes without --compat: backtesting.py "
+		    "has no walk-forward, and no warm-up before the data");
+		return BT_EX_USAGE;
+	}
+	in->compat = r->st.pandas = r->ex.compat;
+	in->unit = r->ex.compat ? r->ex.lot : 0;
 	if (o->tf != NULL &&
 	    (rc = bt_conf_set("BACKTEST_TIMEFRAME", o->tf, err)) != 0) {
 		bt_warnx("--tf '%s': %s", o->tf, err);
@@ -360,9 +398,14 @@ setup_window(struct run *r, const struct opts *o, int nfiles)
 	}
 	snprintf(in->tf, sizeof(in->tf), "%s", nfiles > 0 && o->tf == NULL ?
 	    "" : bt_conf("BACKTEST_TIMEFRAME"));
-	if (strchr(in->tf, ' ') || strchr(in->tf, ',')) {
-		bt_warnx("BACKTEST_TIMEFRAME '%s': one timeframe", in->tf);
-		return BT_EX_CONFIG;
+	if (nfiles == 0)
+		(void)bt_input_bar(in, in->tf, false);	/* checked by bt.conf */
+	if (o->resample != NULL && (nfiles == 0 ||
+	    bt_input_bar(in, o->resample, true) == -1)) {
+		bt_warnx("--resample '%s': %s", o->resample, nfiles == 0 ?
+		    "goes with files; on the store --tf builds the bars" :
+		    "not a bar size (2h, 3d, 1w, 1M)");
+		return BT_EX_USAGE;
 	}
 	if (o->last == NULL)
 		in->last = nfiles > 0 ? 0 : bt_conf_long("BACKTEST_CANDLES");
@@ -400,6 +443,59 @@ open_out(const char *path, const char *header)
 	return fp;
 }
 
+/*
+ * Signals that name no symbol of the input are counted and said; when
+ * none names one, nothing would be tested: exit 65.
+ */
+static int
+signals_unmatched(struct run *r)
+{
+	char names[256];
+	const char *f = strcmp(r->st.sigfile, "-") == 0 ? "stdin" :
+	    r->st.sigfile;
+	size_t n = bt_signals_without(&r->st, r->in.syms, r->in.nsyms, names,
+	    sizeof(names));
+
+	r->st.sig_nosym = n;
+	if (r->st.nsig == 0 || n == r->st.nsig) {
+		bt_warnx("%s: %s", f, r->st.nsig == 0 ? "no signals" :
+		    "no signal names a symbol of the input");
+		if (n > 0)
+			bt_warnx("%s: the signals name %s; the input has %s%s",
+			    f, names, r->in.syms[0], r->in.nsyms > 1 ?
+			    " and more" : "");
+		return BT_EX_DATAERR;
+	}
+	if (n > 0)
+		bt_warnx("%s: %zu of %zu signals name no symbol of the input "
+		    "(%s): ignored", f, n, r->st.nsig, names);
+	return 0;
+}
+
+/*
+ * After the work: signals before the loaded candles, or of symbols left
+ * out, were ignored too; when not one signal named a bar (and every
+ * symbol ran: no --shard), exit 65.
+ */
+static int
+signals_verdict(const struct run *r, const struct opts *o, int rc)
+{
+	const struct strategy *st = &r->st;
+	const char *f;
+
+	if (st->sigfile == NULL || rc != 0)
+		return rc;
+	f = strcmp(st->sigfile, "-") == 0 ? "stdin" : st->sigfile;
+	if (st->sig_early > 0)
+		bt_warnx("%s: %zu signals are before the loaded candles: "
+		    "ignored", f, st->sig_early);
+	if (st->sig_matched == 0 && o->shard == NULL) {
+		bt_warnx("%s: no signal names a bar of the candles", f);
+		return BT_EX_DATAERR;
+	}
+	return 0;
+}
+
 /* The candles (files, else the store), the signals, the output files. */
 static int
 open_input(struct run *r, const struct opts *o, char **files, int nfiles)
@@ -418,6 +514,8 @@ open_input(struct run *r, const struct opts *o, char **files, int nfiles)
 	}
 	bt_input_symbols(&r->in, r->st.id == S_SIGNALS && !o->symbols,
 	    r->st.sigs, r->st.nsig);
+	if (r->st.sigfile != NULL && (rc = signals_unmatched(r)) != 0)
+		return rc;
 	if (o->trades != NULL)
 		r->trades_fp = open_out(o->trades, BT_TRADES_HEADER);
 	if (o->equity != NULL) {
@@ -428,10 +526,37 @@ open_input(struct run *r, const struct opts *o, char **files, int nfiles)
 	return 0;
 }
 
+/* Built bars with a missing candle: a WARNING (a 24/7 market's gap). */
+static void
+incomplete(const struct series *s, const char *tf)
+{
+	char ts[32];
+
+	bt_fmt_time(s->left.first_incomplete, ts);
+	bt_event(NULL, "WARNING", "incomplete_bars", s->symbol, tf,
+	    json_pack("{s:I, s:s, s:s}", "bars", (json_int_t)s->left.incomplete,
+	    "first", ts, "built_from", s->src_tf), "%zu %s %s bars miss a %s "
+	    "candle and are left out (the first opens %s)", s->left.incomplete,
+	    s->symbol, tf, s->src_tf, ts);
+}
+
+/* A symbol left out (no candles, no whole window): a WARNING line. */
+static void
+left_out(struct run *r, size_t si, const char *event, const char *why)
+{
+	bt_event(NULL, "WARNING", event, r->in.syms[si], r->in.tf, NULL,
+	    "%s; %s left out", why, r->in.syms[si]);
+	if (r->st.sigfile != NULL)
+		r->st.sig_nosym += bt_signals_of(&r->st, r->in.syms[si]);
+	r->skipped++;
+	r->done++;
+}
+
 /*
- * The work: this shard's (symbol, combination) items, one symbol's series
- * at a time, the job beating between symbols.  A symbol without candles
- * in the window is left out with a warning; all left out exits 66.
+ * The work: this shard's items, (symbol, combination) or with
+ * --walk-forward (symbol, window), one symbol's series at a time, the job
+ * beating between symbols.  A symbol without candles in the window is
+ * left out with a warning; all left out exits 66.
  */
 static int
 work(struct run *r, struct job *j, bool verbose)
@@ -439,39 +564,45 @@ work(struct run *r, struct job *j, bool verbose)
 	struct series s;
 	char err[BT_ERRLEN];
 	size_t si, c0, c1;
+	bool loaded;
 	int rc = 0;
 
 	memset(&s, 0, sizeof(s));
+	if (r->walk.on && r->sharded && (rc = bt_walk_plan(r, err)) != 0) {
+		bt_warnx("%s", err);
+		return rc;
+	}
 	for (si = 0; si < (size_t)r->in.nsyms && rc == 0; si++) {
-		if (!bt_sweep_share(r, si, &c0, &c1))
+		if (!(r->walk.on ? bt_walk_share(r, si, &c0, &c1) :
+		    bt_sweep_share(r, si, &c0, &c1)))
 			continue;
 		if (bt_job_tick(j, r) != 0)
 			break;
-		if ((rc = bt_input_series(&r->in, si, &s, err)) == 1) {
-			bt_event(NULL, "WARNING", "no_data", r->in.syms[si],
-			    r->in.tf, NULL, "%s; %s left out", err,
-			    r->in.syms[si]);
-			r->skipped++;
-			r->done++;
-			rc = 0;
-			continue;
-		}
-		if (rc == 0 && verbose)
-			bt_warnx("%s: %zu bars, window %zu", s.symbol, s.n,
-			    s.n - s.w0);
-		if (rc == 0)
-			rc = r->sweep ? bt_run_combos(r, &s, c0, c1, err) :
+		if ((loaded = (rc = bt_input_series(&r->in, si, &s, err)) ==
+		    0)) {
+			if (verbose)
+				bt_warnx("%s: %zu bars, window %zu", s.symbol,
+				    s.n, s.n - s.w0);
+			if (s.left.incomplete > 0)
+				incomplete(&s, r->in.tf);
+			rc = r->walk.on ? bt_walk_symbol(r, &s, c0, c1, err) :
+			    r->sweep ? bt_run_combos(r, &s, c0, c1, err) :
 			    bt_run_symbol(r, &s, err);
-		if (rc != 0)
+		}
+		if (rc == 1) {
+			left_out(r, si, loaded ? "no_window" : "no_data", err);
+			rc = 0;
+		} else if (rc != 0)
 			bt_warnx("%s", err);
+		else if (j->stop == NULL)
+			r->done++;
 		bt_strategy_reset(&r->st);
 		bt_series_clear(&s);
-		if (rc == 0 && j->stop == NULL)
-			r->done++;
 	}
 	if (rc == 0 && r->nres == 0 && r->skipped > 0 && r->skipped ==
 	    (size_t)r->in.nsyms) {
-		bt_warnx("no symbol had candles to test");
+		bt_warnx("no symbol had %s", r->walk.on ? "a whole window" :
+		    "candles to test");
 		rc = BT_EX_NOINPUT;
 	}
 	return rc;
@@ -495,13 +626,17 @@ summary(const struct run *r, const struct opts *o, const struct job *j,
 	json_object_set_new(sum, "combos", json_integer((json_int_t)r->ncombo));
 	if (o->shard != NULL)
 		json_object_set_new(sum, "shard", json_string(o->shard));
+	if (r->walk.on)
+		json_object_set_new(sum, "windows",
+		    json_integer((json_int_t)r->walk.lines));
 	json_object_set_new(sum, "bar_steps",
 	    json_integer((json_int_t)r->bar_steps));
 	if (r->st.sigfile != NULL) {
 		json_object_set_new(sum, "signals",
 		    json_integer((json_int_t)r->st.nsig));
 		json_object_set_new(sum, "signals_ignored",
-		    json_integer((json_int_t)r->st.sig_ignored));
+		    json_integer((json_int_t)(r->st.sig_early +
+		    r->st.sig_nosym)));
 	}
 	if (r->unfilled)
 		json_object_set_new(sum, "unfilled",
@@ -578,6 +713,7 @@ main(int argc, char *argv[])
 		goto early;
 	argc -= optind;
 	argv += optind;
+	r->keep_curve = o.job;
 	if (o.job && !bt_job_start(&job, t_start, o.if_due, argc > 0, &rc,
 	    err)) {
 		if (*err != '\0')
@@ -591,7 +727,7 @@ main(int argc, char *argv[])
 			rc = bt_job_end(&job, r, NULL, rc);
 		goto out;
 	}
-	rc = work(r, &job, o.verbose);
+	rc = signals_verdict(r, &o, work(r, &job, o.verbose));
 	if (rc == 0 && !r->sweep)
 		pm = bt_portfolio(r);
 	if (o.job)

@@ -19,7 +19,7 @@
 #include "bt_conf.h"
 
 enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_LIST, K_DELAYS, K_URL, K_PATH, K_SLOT,
-    K_SYMBOLS, K_TFS, K_TIME, K_SECRET };
+    K_SYMBOLS, K_TFS, K_BAR, K_TIME, K_SECRET };
 
 struct key {
 	const char	*name;
@@ -33,6 +33,11 @@ struct key {
 	char		 from[128];	/* where it came from, for errors */
 	bool		 bad;		/* its value was refused */
 };
+
+/* Where `make install' puts scripts/equity.gp; the build may say. */
+#ifndef BT_SHAREDIR
+#define BT_SHAREDIR	"/usr/local/share/bt"
+#endif
 
 /* 60 liquid USDT spot pairs; an operator's list replaces it. */
 #define DEFAULT_SYMBOLS \
@@ -164,8 +169,8 @@ static struct key keys[] = {
 	    "minutes before it stops itself"),
 	KEY("BACKTEST_RESULTS", K_PATH, "", 0, 0, T | D | W,
 	    "the results file, when not $BT_HOME/results/backtest_results.json"),
-	KEY("BACKTEST_TIMEFRAME", K_TFS, "4h", 0, 0, T,
-	    "the timeframe the daily job reads"),
+	KEY("BACKTEST_TIMEFRAME", K_BAR, "4h", 0, 0, T,
+	    "the bars the daily job tests: a stored timeframe or a multiple"),
 	KEY("BACKTEST_CANDLES", K_INT, "250", 2, 100000000, T,
 	    "candles per symbol the daily job reads"),
 	KEY("BACKTEST_STRATEGY", K_STR, "sma-cross", 0, 0, T,
@@ -177,6 +182,8 @@ static struct key keys[] = {
 	KEY("BACKTEST_CASH", K_NUM, "10000", 0.01, 1e15, T, "starting cash"),
 	KEY("BACKTEST_FEE_BPS", K_NUM, "10", 0, 1000, T,
 	    "fee per fill, basis points"),
+	KEY("BACKTEST_FEE_FIXED", K_NUM, "0", 0, 1e9, T,
+	    "fixed fee per fill, in the quote currency"),
 	KEY("BACKTEST_SLIPPAGE_BPS", K_NUM, "2", 0, 1000, T,
 	    "slippage per fill, basis points"),
 	KEY("BACKTEST_SHORT", K_BOOL, "0", 0, 1, T, "1 allows short positions"),
@@ -190,6 +197,8 @@ static struct key keys[] = {
 	    "acceptance bar: max drawdown at most, %"),
 	KEY("BACKTEST_MIN_TRADES", K_INT, "3", 0, 1e9, T,
 	    "acceptance bar: trades at least"),
+	KEY("BACKTEST_EQUITY_PLOT", K_PATH, BT_SHAREDIR "/equity.gp", 0, 0, T,
+	    "the gnuplot script that draws results/equity.png; empty: none"),
 	KEY("BT_HEARTBEAT_SECONDS", K_NUM, "30", 0, 60, T,
 	    "how often the job rewrites run/backtest.status"),
 	KEY("HEALTH_PROBE_INTERVAL_SECONDS", K_INT, "60", 60, 86400, W,
@@ -401,7 +410,8 @@ parse_num(const char *s, double *v)
 static int
 check(const struct key *k, const char *v, char *why, size_t len)
 {
-	char **list, tmp[BT_ERRLEN];
+	char **list, tmp[BT_ERRLEN], unit;
+	long bars;
 	double d;
 	int n, i, rc = 0;
 	int64_t ms;
@@ -449,6 +459,13 @@ check(const struct key *k, const char *v, char *why, size_t len)
 		if (bt_slot_latest(v, 1700000000000LL, &ms, tmp) == -1) {
 			snprintf(why, len, "'%s' is not a slot (HH:MM, DAY HH:MM "
 			    "with DAY sun..sat, or 1..28 HH:MM)", v);
+			return -1;
+		}
+		return 0;
+	case K_BAR:
+		if (bt_tf_parse(v, &bars, &unit) == -1) {
+			snprintf(why, len, "'%s' is not a bar size (1h, 2h, 3d, "
+			    "1w, 1M: a number, then m, h, d, w or M)", v);
 			return -1;
 		}
 		return 0;

@@ -24,7 +24,7 @@
 #define BTPY_SIZE	(1 - 2.220446049250313e-16)
 
 void
-bt_exec_conf(struct exec *ex, bool compat, bool fees_given, int shorts)
+bt_exec_conf(struct exec *ex, bool compat, unsigned given, int shorts)
 {
 	memset(ex, 0, sizeof(*ex));
 	ex->compat = compat;
@@ -32,17 +32,28 @@ bt_exec_conf(struct exec *ex, bool compat, bool fees_given, int shorts)
 	ex->size = bt_conf_double("BACKTEST_SIZE");
 	ex->lot = bt_conf_double("BACKTEST_LOT");
 	ex->fee = bt_conf_double("BACKTEST_FEE_BPS") / 1e4;
+	ex->fixed = bt_conf_double("BACKTEST_FEE_FIXED");
 	ex->slip = bt_conf_double("BACKTEST_SLIPPAGE_BPS") / 1e4;
 	ex->shorts = shorts >= 0 ? shorts :
 	    bt_conf_long("BACKTEST_SHORT") != 0;
-	if (compat) {
-		/* backtesting.py's defaults, unless given on the line. */
-		if (!fees_given)
-			ex->fee = ex->slip = 0;
-		ex->shorts = shorts != 0;
+	if (!compat)
+		return;
+	/*
+	 * backtesting.py's defaults, each unless given on the command line
+	 * (which bt.conf holds by now): Backtest(commission=0, spread=0),
+	 * buy() with all the equity, whole units.
+	 */
+	if (!(given & BT_GIVEN_FEE))
+		ex->fee = 0;
+	if (!(given & BT_GIVEN_SLIP))
+		ex->slip = 0;
+	if (!(given & BT_GIVEN_FIXED))
+		ex->fixed = 0;
+	if (!(given & BT_GIVEN_SIZE))
 		ex->size = 1;
+	if (!(given & BT_GIVEN_LOT))
 		ex->lot = 1;
-	}
+	ex->shorts = shorts != 0;
 }
 
 const char *
@@ -91,7 +102,7 @@ static void
 pos_close(struct sim *m, size_t i, double base, int64_t when)
 {
 	double px = base * (1 + (m->u > 0 ? -m->ex->slip : m->ex->slip));
-	double fee = fabs(m->u) * px * m->ex->fee;
+	double fee = fabs(m->u) * px * m->ex->fee + m->ex->fixed;
 
 	m->cash += m->u * px - fee;
 	m->tr.pnl += m->u * (px - m->tr.p_in) - fee - m->tr.fees;
@@ -110,7 +121,7 @@ pos_change(struct sim *m, size_t i, double du)
 {
 	double o = m->s->o[i];
 	double px = o * (1 + (du > 0 ? m->ex->slip : -m->ex->slip));
-	double fee = fabs(du) * px * m->ex->fee;
+	double fee = fabs(du) * px * m->ex->fee + m->ex->fixed;
 
 	if (!m->open) {
 		memset(&m->tr, 0, sizeof(m->tr));
@@ -148,8 +159,9 @@ pos_change(struct sim *m, size_t i, double du)
 /*
  * Fills the target decided on the previous close at bar i's open: a
  * position on the other side (or a target of 0) is closed first, then
- * the new one is sized on the equity then: |target| of it, over the
- * price with slippage and the fee, rounded down to whole lots.
+ * the new one is sized on the equity then: |target| of it less the
+ * order's fixed fee, over the price with slippage and the fee, rounded
+ * down to whole lots.
  */
 static void
 fill(struct sim *m, size_t i)
@@ -165,8 +177,8 @@ fill(struct sim *m, size_t i)
 	if (t != 0) {
 		px = o * (1 + (t > 0 ? ex->slip : -ex->slip));
 		e = m->cash + m->u * o;
-		want = copysign(lots(fabs(t) * fmax(e, 0) /
-		    (px * (1 + ex->fee)), ex->lot), t);
+		want = copysign(lots(fmax(fabs(t) * fmax(e, 0) - ex->fixed,
+		    0) / (px * (1 + ex->fee)), ex->lot), t);
 		if (want != m->u)
 			pos_change(m, i, want - m->u);
 		if (m->u == 0)
@@ -180,7 +192,7 @@ static size_t
 decide(struct sim *m, const struct ev *ev, size_t nev, size_t k,
     size_t bar)
 {
-	double t = m->tgt, size = m->ex->compat ? 1 : m->ex->size;
+	double t = m->tgt, size = m->ex->size;
 
 	for (; k < nev && ev[k].bar == bar; k++) {
 		switch (ev[k].kind) {
@@ -321,8 +333,8 @@ bt_sim_native(const struct series *s, const struct ev *ev, size_t nev,
 		if (end == n - 1) {
 			mark(&m, i, n - 1);
 			if (m.u != 0)
-				pos_close(&m, n - 1, s->c[n - 1], s->t[n - 1] +
-				    s->iv);
+				pos_close(&m, n - 1, s->c[n - 1],
+				    bt_series_next(s, n - 1));
 			mark(&m, n - 1, n);
 			decide(&m, ev, nev, k, n - 1);	/* the latest signal */
 			break;
@@ -349,11 +361,18 @@ pyfloordiv(double vx, double wx)
 	return fd;
 }
 
+/* backtesting.py's commission(size, price): fixed + |size| price fee. */
+static double
+commission(const struct exec *ex, double size, double price)
+{
+	return ex->fixed + fabs(size) * price * ex->fee;
+}
+
 /* backtesting.py's close: raw price, commission on the exit value. */
 static void
 compat_close(struct sim *m, size_t i, double px)
 {
-	double exitc = fabs(m->u) * px * m->ex->fee;
+	double exitc = commission(m->ex, m->u, px);
 
 	m->cash += m->u * (px - m->tr.p_in) - exitc;
 	m->tr.fees += exitc;
@@ -369,42 +388,46 @@ compat_close(struct sim *m, size_t i, double px)
 
 /*
  * backtesting.py's broker at bar i's open: the close order first, then
- * the new one sized in whole units, int(cash * f // (price adjusted by
- * the spread + the commission per unit)).  A position on the same side
+ * the new one sized in whole units of an order of size f (all the
+ * equity, or --size): int(margin * f // (price adjusted by the spread +
+ * commission(f, price) / f)), as _Broker._process_orders computes it,
+ * the fixed commission per unit included.  A position on the same side
  * is kept as it is.
  */
 static void
 compat_fill(struct sim *m, size_t i)
 {
 	const struct exec *ex = m->ex;
-	double o = m->s->o[i], t = m->tgt, adj, units;
+	double o = m->s->o[i], t = m->tgt, adj, plus, f, margin, units;
 
 	m->pend = false;
 	if (t == m->held)
 		return;
 	if (m->u != 0 && (t == 0 || (t > 0) != (m->u > 0)))
 		compat_close(m, i, o);
-	if (t != 0 && m->u == 0) {
-		adj = o * (1 + copysign(ex->slip, t));
-		units = pyfloordiv(fmax(m->cash, 0) * fmin(fabs(t), BTPY_SIZE),
-		    adj + o * ex->fee);
-		units = (double)(int64_t)units;
-		if (units == 0) {
-			m->so->unfilled++;
-		} else {
-			memset(&m->tr, 0, sizeof(m->tr));
-			m->open = true;
-			m->u = copysign(units, t);
-			m->tr.units = m->u;
-			m->tr.p_in = adj;
-			m->tr.fees = units * adj * ex->fee;
-			m->tr.cost = units * adj;
-			m->tr.bar_in = i;
-			m->tr.t_in = m->s->t[i];
-			m->cash -= m->tr.fees;
-		}
-	}
 	m->held = t;
+	if (t == 0 || m->u != 0)
+		return;
+	f = fmin(fabs(t), BTPY_SIZE);
+	adj = o * (1 + copysign(ex->slip, t));
+	plus = adj + commission(ex, f, o) / f;
+	margin = fmax(m->cash, 0);
+	units = (double)(int64_t)pyfloordiv(margin * f, plus);
+	/* No unit affordable, or (rounding) more than the margin: cancelled. */
+	if (units == 0 || units * plus > margin) {
+		m->so->unfilled++;
+		return;
+	}
+	memset(&m->tr, 0, sizeof(m->tr));
+	m->open = true;
+	m->u = copysign(units, t);
+	m->tr.units = m->u;
+	m->tr.p_in = adj;
+	m->tr.fees = commission(ex, units, adj);
+	m->tr.cost = units * adj;
+	m->tr.bar_in = i;
+	m->tr.t_in = m->s->t[i];
+	m->cash -= m->tr.fees;
 }
 
 /*
@@ -438,12 +461,37 @@ bt_sim_compat(const struct series *s, const struct ev *ev, size_t nev,
 		if (i >= start)
 			k = decide(&m, ev, nev, k, i);
 	}
-	if (m.u != 0) {
+	/*
+	 * finalize_trades: the open trades close at the last bar's open,
+	 * then the broker runs once more on that bar, so a decision taken on
+	 * it fills there too; the trade it opens stays open (0.6.6).
+	 */
+	if (m.u != 0)
 		compat_close(&m, n - 1, s->o[n - 1]);
-		so->eq[n - 1] = m.cash;
-		if (so->pos != NULL)
-			so->pos[n - 1] = 0;
+	if (m.pend)
+		compat_fill(&m, n - 1);
+	so->eq[n - 1] = m.u == 0 ? m.cash : m.cash + m.u * (s->c[n - 1] -
+	    m.tr.p_in);
+	if (so->pos != NULL)
+		so->pos[n - 1] = m.u;
+}
+
+/*
+ * FractionalBacktest's report: sizes in units of the symbol (size times
+ * the unit), prices per unit (divided by it).
+ */
+static void
+unscale(double unit, struct simout *so, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < so->ntr && so->tr != NULL; i++) {
+		so->tr[i].units *= unit;
+		so->tr[i].p_in /= unit;
+		so->tr[i].p_out /= unit;
 	}
+	for (i = 0; i < n && so->pos != NULL; i++)
+		so->pos[i] *= unit;
 }
 
 /* The periods per year, buy & hold and rounding of one series. */
@@ -465,7 +513,7 @@ calendar(enum strat id, const struct exec *ex, const struct series *s,
 		mc->nbars = s->n;
 	} else {
 		*freq = 0;
-		mc->A = 365.0 * BT_DAY_MS / (double)s->iv;
+		mc->A = bt_series_per_year(s);
 		mc->bh = (s->c[s->n - 1] - s->c[s->w0]) / s->c[s->w0];
 		mc->nbars = s->n - s->w0;
 	}
@@ -498,6 +546,8 @@ bt_simulate(struct strategy *st, const struct exec *ex,
 	for (i = 0; i < s->n; i++)
 		bt_acc_eq(so->acc, i, eq[i]);
 	bt_acc_resampled(so->acc, s->t, eq, s->n, freq);
+	if (s->unit > 0 && s->unit != 1)
+		unscale(s->unit, so, s->n);
 	return 0;
 }
 

@@ -11,11 +11,22 @@
 #include "bt_metrics.h"
 #include "bt_strategy.h"
 
-/* How orders fill; fee and slip are fractions. */
+/*
+ * How orders fill: fee and slip are fractions of the value and the
+ * price, fixed is cash per fill (backtesting.py's commission=(fixed,
+ * fee)).  In the backtesting.py mode lot is FractionalBacktest's unit.
+ */
 struct exec {
-	double		 cash, fee, slip, size, lot;
+	double		 cash, fee, slip, size, lot, fixed;
 	bool		 shorts, compat;
 };
+
+/* The execution options the command line gave (bt_exec_conf()). */
+#define BT_GIVEN_FEE	0x01
+#define BT_GIVEN_SLIP	0x02
+#define BT_GIVEN_SIZE	0x04
+#define BT_GIVEN_LOT	0x08
+#define BT_GIVEN_FIXED	0x10
 
 /* A simulation's outputs; those that are NULL are not kept. */
 struct simout {
@@ -32,11 +43,13 @@ struct simout {
 
 /*
  * The execution settings of the configuration (BACKTEST_CASH, _SIZE,
- * _LOT, _FEE_BPS, _SLIPPAGE_BPS, _SHORT); `shorts' -1 leaves BACKTEST_SHORT
- * its say.  The backtesting.py mode takes its defaults unless the fees
- * were given on the command line.
+ * _LOT, _FEE_BPS, _FEE_FIXED, _SLIPPAGE_BPS, _SHORT); `shorts' -1 leaves
+ * BACKTEST_SHORT its say.  The backtesting.py mode takes backtesting.py's
+ * defaults (no fee, no spread, all in, whole units) for every one of
+ * fee, slippage, size, lot and fixed fee that `given' (BT_GIVEN_*) does
+ * not name: there the configuration's keys do not apply.
  */
-void	 bt_exec_conf(struct exec *ex, bool compat, bool fees_given,
+void	 bt_exec_conf(struct exec *ex, bool compat, unsigned given,
 	    int shorts);
 /* "native" or "backtesting.py", as lines and the results file say. */
 const char *bt_exec_mode(const struct exec *ex);
@@ -52,7 +65,9 @@ void	 bt_sim_native(const struct series *s, const struct ev *ev,
 /*
  * backtesting.py's broker over the whole series, deciding from bar
  * `start'; so->eq must hold s->n values, and the caller feeds the
- * accumulator (bt_simulate() does).
+ * accumulator (bt_simulate() does).  A decision on the last bar fills at
+ * its open after the open trades are closed there (finalize_trades), and
+ * the trade it opens stays open: counted in the equity, not in the trades.
  */
 void	 bt_sim_compat(const struct series *s, const struct ev *ev,
 	    size_t nev, const struct exec *ex, size_t start,

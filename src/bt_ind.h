@@ -43,6 +43,13 @@ int	 bt_macd(const double *x, size_t n, int fast, int slow, int signal,
 int	 bt_max(const double *x, size_t n, int period, double *out);
 int	 bt_min(const double *x, size_t n, int period, double *out);
 
+/*
+ * Not TA-Lib's: pandas' rolling mean, pd.Series(x).rolling(period).mean()
+ * as pandas 1.5 computes it, the SMA of backtesting.py's mode (its
+ * running sum is compensated, so its last bits differ from TA-Lib's).
+ */
+int	 bt_sma_pandas(const double *x, size_t n, int period, double *out);
+
 /* SMA: running sum, add the new value, then subtract the oldest. */
 struct bt_sma_st {
 	int	 period;

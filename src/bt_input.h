@@ -10,7 +10,7 @@
 
 #include <stdlib.h>
 
-#include "bt_parse.h"
+#include "bt_bars.h"
 #include "bt_store.h"
 
 /*
@@ -19,22 +19,37 @@
  */
 struct series {
 	char		 symbol[24];
-	int64_t		 iv;		/* bar interval, ms */
+	int64_t		 iv;		/* bar interval, ms (months: nominal) */
+	struct bt_bar	 bar;		/* its size; zeroed: iv, fixed */
 	size_t		 n, w0;
 	int64_t		*t;		/* open times */
 	int64_t		 tclose;	/* close time of the last bar */
 	double		*o, *h, *l, *c;
+	/*
+	 * Prices per `unit' of the symbol, backtesting.py's
+	 * FractionalBacktest (--lot in the backtesting.py mode); 0 or 1:
+	 * as read.
+	 */
+	double		 unit;
 	bool		 borrowed;	/* the arrays are the input's */
+	/* Where the bars came from, for staleness and warnings. */
+	char		 src_tf[12];	/* the stored timeframe read */
+	int64_t		 src_last;	/* its newest candle's open time */
+	struct bt_bars_left left;	/* bins left out when built */
 };
 
 struct src;			/* candles read from files, by symbol */
 
 struct input {
 	/* The window (bt-backtest(1), THE WINDOW). */
-	char		 tf[8];			/* "" or "auto": the files' */
+	char		 tf[12];		/* "" or "auto": the files' */
+	struct bt_bar	 tfbar;			/* files: tf, given */
+	struct bt_bar	 bar;			/* the bars the run tests */
+	bool		 resample;		/* files: aggregate to `bar' */
 	long		 last, warmup;		/* warmup -1: all history */
 	int64_t		 from, to;		/* -1: not given */
 	bool		 compat;		/* backtesting.py: no warm-up */
+	double		 unit;			/* see struct series */
 	/* The store, or the files' candles by symbol. */
 	char		*dbpath;
 	sqlite3		*db;
@@ -57,6 +72,13 @@ void	 bt_input_init(struct input *in);
  */
 int	 bt_input_files(struct input *in, char **files, int n,
 	    const char *symbol, char *err);
+/*
+ * The bars the run tests, in->bar: the store's --tf (and in->tf), or
+ * with `resample' what the files are aggregated to.  backtesting.py's
+ * weeks (in->compat) are pandas' resample('W').  0, or -1 when tf is not
+ * a bar size.
+ */
+int	 bt_input_bar(struct input *in, const char *tf, bool resample);
 /* Opens the store read-only.  0 or an exit code. */
 int	 bt_input_store(struct input *in, char *err);
 /*
@@ -78,8 +100,15 @@ int	 bt_input_series(struct input *in, size_t k, struct series *s,
 void	 bt_series_clear(struct series *s);
 void	 bt_input_free(struct input *in);
 
+/* The open time of the bar after bar i (its close time + 1). */
+int64_t	 bt_series_next(const struct series *s, size_t i);
+/* The periods per year of the series' bars (bt_bar_per_year()). */
+double	 bt_series_per_year(const struct series *s);
+
 /* A Binance interval name for a bar length ("1h"), else "3600s". */
 const char *bt_tf_name(int64_t iv);
+/* The series' bar size as a name ("1w"). */
+const char *bt_series_tf(const struct series *s);
 
 /* Allocation that cannot fail (the engine's modules all use them). */
 static inline void *

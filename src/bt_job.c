@@ -13,8 +13,10 @@
  * - The results go to a temporary file renamed on success, the previous
  *   kept as .prev by a hard link taken first, so a results file exists at
  *   every instant; a run that stops early writes the incomplete name.
- * - The status and results files are the job's only writes; the store
- *   and the state file are never written.
+ * - The status and results files, and beside the results equity.csv and
+ *   equity.png, are the job's only writes; the store and the state file
+ *   are never written.  The picture is optional: without gnuplot or its
+ *   script there is none, and nothing fails.
  *
  * The choice: a status or results file that cannot be written does not
  * stop the job from recording its end, so this module says so itself on
@@ -22,6 +24,7 @@
  * reason to its caller.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <math.h>
@@ -353,6 +356,7 @@ results_meta(const struct job *j, const struct run *r, bool complete)
 	exj = json_object();
 	json_object_set_new(exj, "cash", bt_jnum(r->ex.cash));
 	json_object_set_new(exj, "fee_bps", bt_jnum(r->ex.fee * 1e4));
+	json_object_set_new(exj, "fee_fixed", bt_jnum(r->ex.fixed));
 	json_object_set_new(exj, "slippage_bps", bt_jnum(r->ex.slip * 1e4));
 	json_object_set_new(exj, "size", bt_jnum(r->ex.size));
 	json_object_set_new(exj, "lot", bt_jnum(r->ex.lot));
@@ -488,6 +492,105 @@ incomplete_path(const struct job *j, char *path, size_t len)
 	    "backtest_results.incomplete_%s.json", stamp);
 }
 
+/* A gnuplot string: in single quotes, a quote doubled. */
+static void
+gp_quote(struct bt_buf *b, const char *s)
+{
+	bt_buf_add(b, "'", 1);
+	for (; *s != '\0'; s++)
+		if (*s == '\'')
+			bt_buf_add(b, "''", 2);
+		else
+			bt_buf_add(b, s, 1);
+	bt_buf_add(b, "'", 1);
+}
+
+/*
+ * gnuplot draws `csv' into `png' with the script of BACKTEST_EQUITY_PLOT
+ * (scripts/equity.gp, wide=1 for this file's columns), through a
+ * temporary file renamed when it succeeds.  No gnuplot, no script, a
+ * failure or a minute gone: no picture, a line on stderr at most.
+ */
+static void
+plot(const char *csv, const char *png)
+{
+	const char *script = bt_conf("BACKTEST_EQUITY_PLOT");
+	char tmp[PATH_MAX];
+	struct bt_buf e = { 0 };
+	double t0 = bt_mono();
+	pid_t pid, w = 0;
+	int status = 0, fd;
+
+	if (*script == '\0' || access(script, R_OK) == -1)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", png);
+	bt_buf_printf(&e, "in=");
+	gp_quote(&e, csv);
+	bt_buf_printf(&e, "; out=");
+	gp_quote(&e, tmp);
+	bt_buf_printf(&e, "; wide=1");
+	bt_buf_add(&e, "", 1);
+	if ((pid = fork()) == 0) {
+		/* stdout carries JSON lines: gnuplot's goes to /dev/null. */
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+		}
+		execlp("gnuplot", "gnuplot", "-e", e.p, script, (char *)NULL);
+		_exit(127);
+	}
+	bt_buf_free(&e);
+	while (pid > 0 && (w = waitpid(pid, &status, WNOHANG)) == 0 &&
+	    bt_mono() - t0 < 60)
+		bt_sleep(0.01);
+	if (pid > 0 && w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	if (pid > 0 && w == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0 && rename(tmp, png) == 0)
+		return;
+	unlink(tmp);
+	if (pid > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 127))
+		bt_warnx("gnuplot %s: no %s", script, png);
+}
+
+/*
+ * Beside the results: equity.csv, the portfolio's equity per bar (and
+ * each symbol's), then equity.png drawn from it.
+ */
+static void
+equity_files(const struct job *j, const struct run *r)
+{
+	char dir[PATH_MAX], csv[PATH_MAX], png[PATH_MAX], err[BT_ERRLEN];
+	char **names, *s, *slash;
+	size_t len, k;
+	FILE *fp;
+
+	if (r->np == 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s", j->results_path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	snprintf(csv, sizeof(csv), "%s/equity.csv", dir);
+	snprintf(png, sizeof(png), "%s/equity.png", dir);
+	names = bt_xcalloc(r->nres, sizeof(*names));
+	for (k = 0; k < r->nres; k++)
+		names[k] = (char *)r->res[k].symbol;
+	if ((fp = open_memstream(&s, &len)) == NULL)
+		abort();
+	bt_write_curve(fp, r->pt, r->pe, r->np, names, r->ps, r->nres);
+	fclose(fp);
+	free(names);
+	if (bt_write_atomic(csv, s, len, 0640, err) == -1)
+		bt_warnx("%s", err);
+	else
+		plot(csv, png);
+	free(s);
+}
+
 int
 bt_job_end(struct job *j, const struct run *r, json_t *pm, int code)
 {
@@ -518,6 +621,8 @@ bt_job_end(struct job *j, const struct run *r, json_t *pm, int code)
 		o = results_json(j, r, pm, true);
 		code = write_results(j, o, j->results_path);
 		json_decref(o);
+		if (code == 0)
+			equity_files(j, r);
 	}
 	state = bt_job_state(j, code);
 	if (strcmp(state, "failed") == 0)

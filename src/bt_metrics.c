@@ -120,20 +120,39 @@ roundup(double ms, int64_t to)
 	    ms;
 }
 
-#define PUT(k, v)	json_object_set_new(o, k, v)
+const char *const bt_metric_names[BT_NMETRIC] = {
+	"duration_days", "exposure_pct", "equity_final", "equity_peak",
+	"return_pct", "buy_hold_return_pct", "return_ann_pct",
+	"volatility_ann_pct", "cagr_pct", "sharpe", "sortino", "calmar",
+	"alpha_pct", "beta", "max_drawdown_pct", "avg_drawdown_pct",
+	"max_drawdown_duration_days", "avg_drawdown_duration_days", "trades",
+	"win_rate_pct", "best_trade_pct", "worst_trade_pct", "avg_trade_pct",
+	"max_trade_duration_days", "avg_trade_duration_days", "profit_factor",
+	"expectancy_pct", "sqn", "kelly", "commissions", "periods_per_year",
+};
+
+int
+bt_metric_index(const char *name)
+{
+	int k;
+
+	for (k = 0; k < BT_NMETRIC; k++)
+		if (strcmp(bt_metric_names[k], name) == 0)
+			return k;
+	return -1;
+}
 
 /*
- * The metrics, backtesting.py's set under its names in snake case; the
- * formulas are in bt-backtest(1), METRICS.  Percentages are in percent.
+ * The metrics, backtesting.py's set; the formulas are in bt-backtest(1),
+ * METRICS.  Percentages are in percent.
  */
-json_t *
-bt_metrics(const struct acc *a0, const struct mctx *m)
+void
+bt_metrics_calc(const struct acc *a0, const struct mctx *m,
+    double v[BT_NMETRIC])
 {
 	struct acc a = *a0;
 	const struct tacc *t = &a0->tr;
-	json_t *o = json_object();
 	double ret, g, rann, var, vol, years, w, nt = (double)t->nt, sd;
-	char ts[32];
 
 	if (a.nb > 0 && a.ilast > a.z + 1)
 		bt_dd_period(&a, a.ilast);
@@ -153,55 +172,66 @@ bt_metrics(const struct acc *a0, const struct mctx *m)
 	sd = t->nt > 1 ? sqrt(fmax(0, (t->sp2 - t->sp * t->sp / nt) /
 	    (nt - 1))) : NAN;
 
-	PUT("start", json_string(bt_fmt_time(m->t0, ts)));
-	PUT("end", json_string(bt_fmt_time(m->t1, ts)));
-	PUT("duration_days", bt_jnum((double)(m->t1 - m->t0) / BT_DAY_MS));
-	PUT("exposure_pct", bt_jnum(m->nbars ? (double)t->expo /
-	    (double)m->nbars * 100 : NAN));
-	PUT("equity_final", bt_jnum(a.elast));
-	PUT("equity_peak", bt_jnum(a.peak));
-	PUT("return_pct", bt_jnum(ret * 100));
-	PUT("buy_hold_return_pct", bt_jnum(m->bh * 100));
-	PUT("return_ann_pct", bt_jnum(rann * 100));
-	PUT("volatility_ann_pct", bt_jnum(vol * 100));
-	PUT("cagr_pct", bt_jnum(years > 0 ? (pow(a.elast / a.e0, 1 / years) -
-	    1) * 100 : NAN));
-	PUT("sharpe", bt_jnum(vol != 0 ? rann * 100 / (vol * 100) : NAN));
-	PUT("sortino", bt_jnum(rann / (sqrt(a.sneg / (double)a.nr) *
-	    sqrt(m->A))));
-	PUT("calmar", bt_jnum(a.maxdd != 0 ? rann / a.maxdd : NAN));
-	if (m->ab) {
-		PUT("alpha_pct", bt_jnum(m->alpha));
-		PUT("beta", bt_jnum(m->beta));
-	}
-	PUT("max_drawdown_pct", bt_jnum(-a.maxdd * 100));
-	PUT("avg_drawdown_pct", bt_jnum(a.ndd ? -a.sdd / (double)a.ndd * 100 :
-	    NAN));
-	PUT("max_drawdown_duration_days", bt_jnum(a.ndd ? roundup(a.mddur,
-	    m->round_ms) / BT_DAY_MS : NAN));
-	PUT("avg_drawdown_duration_days", bt_jnum(a.ndd ? roundup(a.sddur /
-	    (double)a.ndd, m->round_ms) / BT_DAY_MS : NAN));
-	PUT("trades", json_integer((json_int_t)t->nt));
-	PUT("win_rate_pct", bt_jnum(w * 100));
-	PUT("best_trade_pct", bt_jnum(t->nt ? t->best * 100 : NAN));
-	PUT("worst_trade_pct", bt_jnum(t->nt ? t->worst * 100 : NAN));
-	PUT("avg_trade_pct", bt_jnum(t->nt ? (t->Rruined ? 0 :
-	    exp(t->slogR / nt) - 1) * 100 : NAN));
-	PUT("max_trade_duration_days", bt_jnum(t->nt ? roundup(t->mdur,
-	    m->round_ms) / BT_DAY_MS : NAN));
-	PUT("avg_trade_duration_days", bt_jnum(t->nt ? roundup(t->sdur / nt,
-	    m->round_ms) / BT_DAY_MS : NAN));
+	v[BT_M_DURATION] = (double)(m->t1 - m->t0) / BT_DAY_MS;
+	v[BT_M_EXPOSURE] = m->nbars ? (double)t->expo / (double)m->nbars *
+	    100 : NAN;
+	v[BT_M_EQFINAL] = a.elast;
+	v[BT_M_EQPEAK] = a.peak;
+	v[BT_M_RETURN] = ret * 100;
+	v[BT_M_BH] = m->bh * 100;
+	v[BT_M_RANN] = rann * 100;
+	v[BT_M_VOL] = vol * 100;
+	v[BT_M_CAGR] = years > 0 ? (pow(a.elast / a.e0, 1 / years) - 1) * 100 :
+	    NAN;
+	v[BT_M_SHARPE] = vol != 0 ? rann * 100 / (vol * 100) : NAN;
+	v[BT_M_SORTINO] = rann / (sqrt(a.sneg / (double)a.nr) * sqrt(m->A));
+	v[BT_M_CALMAR] = a.maxdd != 0 ? rann / a.maxdd : NAN;
+	v[BT_M_ALPHA] = m->alpha;
+	v[BT_M_BETA] = m->beta;
+	v[BT_M_MAXDD] = -a.maxdd * 100;
+	v[BT_M_AVGDD] = a.ndd ? -a.sdd / (double)a.ndd * 100 : NAN;
+	v[BT_M_MAXDDDUR] = a.ndd ? roundup(a.mddur, m->round_ms) / BT_DAY_MS :
+	    NAN;
+	v[BT_M_AVGDDDUR] = a.ndd ? roundup(a.sddur / (double)a.ndd,
+	    m->round_ms) / BT_DAY_MS : NAN;
+	v[BT_M_TRADES] = nt;
+	v[BT_M_WIN] = w * 100;
+	v[BT_M_BEST] = t->nt ? t->best * 100 : NAN;
+	v[BT_M_WORST] = t->nt ? t->worst * 100 : NAN;
+	v[BT_M_AVGTRADE] = t->nt ? (t->Rruined ? 0 : exp(t->slogR / nt) - 1) *
+	    100 : NAN;
+	v[BT_M_MAXTDUR] = t->nt ? roundup(t->mdur, m->round_ms) / BT_DAY_MS :
+	    NAN;
+	v[BT_M_AVGTDUR] = t->nt ? roundup(t->sdur / nt, m->round_ms) /
+	    BT_DAY_MS : NAN;
 	/* backtesting.py divides percentage returns; natively, cash. */
-	PUT("profit_factor", bt_jnum(m->compat ?
-	    (t->sRneg != 0 ? t->sRpos / fabs(t->sRneg) : NAN) :
-	    (t->snegp != 0 ? t->spos / fabs(t->snegp) : NAN)));
-	PUT("expectancy_pct", bt_jnum(t->nt ? t->sR / nt * 100 : NAN));
-	PUT("sqn", bt_jnum(sd != 0 ? sqrt(nt) * (t->sp / nt) / sd : NAN));
-	PUT("kelly", bt_jnum(t->npos && t->nneg ? w - (1 - w) /
-	    ((t->spos / (double)t->npos) / (-t->snegp / (double)t->nneg)) :
-	    NAN));
-	PUT("commissions", bt_jnum(t->fees));
-	PUT("periods_per_year", bt_jnum(m->A));
+	v[BT_M_PF] = m->compat ? (t->sRneg != 0 ? t->sRpos / fabs(t->sRneg) :
+	    NAN) : (t->snegp != 0 ? t->spos / fabs(t->snegp) : NAN);
+	v[BT_M_EXPECT] = t->nt ? t->sR / nt * 100 : NAN;
+	v[BT_M_SQN] = sd != 0 ? sqrt(nt) * (t->sp / nt) / sd : NAN;
+	v[BT_M_KELLY] = t->npos && t->nneg ? w - (1 - w) / ((t->spos /
+	    (double)t->npos) / (-t->snegp / (double)t->nneg)) : NAN;
+	v[BT_M_COMM] = t->fees;
+	v[BT_M_PERYEAR] = m->A;
+}
+
+json_t *
+bt_metrics(const struct acc *a, const struct mctx *m)
+{
+	json_t *o = json_object();
+	double v[BT_NMETRIC];
+	char ts[32];
+	int k;
+
+	bt_metrics_calc(a, m, v);
+	json_object_set_new(o, "start", json_string(bt_fmt_time(m->t0, ts)));
+	json_object_set_new(o, "end", json_string(bt_fmt_time(m->t1, ts)));
+	for (k = 0; k < BT_NMETRIC; k++) {
+		if ((k == BT_M_ALPHA || k == BT_M_BETA) && !m->ab)
+			continue;
+		json_object_set_new(o, bt_metric_names[k], k == BT_M_TRADES ?
+		    json_integer((json_int_t)v[k]) : bt_jnum(v[k]));
+	}
 	return o;
 }
 
@@ -303,24 +333,27 @@ bt_alpha_beta(const double *e, const double *c, size_t n, double ret_pct,
     double bh_pct, double *alpha, double *beta)
 {
 	size_t i, m = n - 1;
-	double me = 0, mm = 0, cov = 0, var = 0, le, lm;
+	double me = 0, mm = 0, cov = 0, var = 0, le, lm, *l;
 
 	*alpha = *beta = NAN;
 	if (n < 3)
 		return;
+	/* Each log once: they are the most of this function's time. */
+	if ((l = calloc(2 * m, sizeof(*l))) == NULL)
+		abort();
 	for (i = 1; i < n; i++) {
-		me += log(e[i] / e[i - 1]);
-		mm += log(c[i] / c[i - 1]);
+		me += l[i - 1] = log(e[i] / e[i - 1]);
+		mm += l[m + i - 1] = log(c[i] / c[i - 1]);
 	}
 	me /= (double)m;
 	mm /= (double)m;
 	for (i = 1; i < n; i++) {
-		le = log(e[i] / e[i - 1]) - me;
-		lm = log(c[i] / c[i - 1]) - mm;
+		le = l[i - 1] - me;
+		lm = l[m + i - 1] - mm;
 		cov += le * lm;
 		var += lm * lm;
 	}
+	free(l);
 	*beta = (cov / (double)(m - 1)) / (var / (double)(m - 1));
 	*alpha = ret_pct - *beta * bh_pct;
 }
-

@@ -3,16 +3,15 @@
  * that equity, returns and closed trades feed, backtesting.py's formulas
  * over it (bt-backtest(1), METRICS), and backtesting.py's view of a
  * series' calendar.  The ground of the backtest engine: it needs bt_util
- * only, and single runs, sweeps and the portfolio all use it.
+ * and the calendar of bt_bars only, and single runs, sweeps, walk-forward
+ * windows and the portfolio all use it.
  */
 #ifndef BT_METRICS_H
 #define BT_METRICS_H
 
 #include <math.h>
 
-#include "bt_util.h"
-
-#define BT_DAY_MS	86400000LL
+#include "bt_bars.h"
 
 /* A closed trade.  Bars count from the window's first. */
 struct trade {
@@ -123,6 +122,22 @@ bt_acc_bar(struct acc *a, size_t i, double e)
 	bt_acc_ret(a, e);
 }
 
+/* The numeric metrics, in the order of the lines, by index. */
+enum {
+	BT_M_DURATION, BT_M_EXPOSURE, BT_M_EQFINAL, BT_M_EQPEAK, BT_M_RETURN,
+	BT_M_BH, BT_M_RANN, BT_M_VOL, BT_M_CAGR, BT_M_SHARPE, BT_M_SORTINO,
+	BT_M_CALMAR, BT_M_ALPHA, BT_M_BETA, BT_M_MAXDD, BT_M_AVGDD,
+	BT_M_MAXDDDUR, BT_M_AVGDDDUR, BT_M_TRADES, BT_M_WIN, BT_M_BEST,
+	BT_M_WORST, BT_M_AVGTRADE, BT_M_MAXTDUR, BT_M_AVGTDUR, BT_M_PF,
+	BT_M_EXPECT, BT_M_SQN, BT_M_KELLY, BT_M_COMM, BT_M_PERYEAR, BT_NMETRIC
+};
+/* Their names, backtesting.py's in snake case ("sharpe"). */
+extern const char *const bt_metric_names[BT_NMETRIC];
+/* A metric's index by name; -1 when none is (start and end are none). */
+int	 bt_metric_index(const char *name);
+/* The metrics as numbers into v (NAN: not defined). */
+void	 bt_metrics_calc(const struct acc *a, const struct mctx *m,
+	    double v[BT_NMETRIC]);
 /* The metrics as a JSON object, backtesting.py's names in snake case. */
 json_t	*bt_metrics(const struct acc *a, const struct mctx *m);
 /*

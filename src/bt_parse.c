@@ -136,6 +136,40 @@ drop_arena(json_t *root)
 #define US_THRESHOLD	100000000000000LL
 
 /*
+ * Clinger's fast path: a decimal of at most 2^53 in its digits and at
+ * most 22 after the point is m / 10^k with both exact, and one IEEE
+ * division rounds it correctly, as strtod() does (the bits are the
+ * same).  False for anything else (an exponent, more digits).
+ */
+static bool
+fast_decimal(const char *s, size_t len, double *v)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+	    1e19, 1e20, 1e21, 1e22 };
+	const char *p = s + (s[0] == '-'), *e = s + len, *f0;
+	uint64_t m = 0;
+	size_t nd = 0, frac = 0;
+
+	/* Unsigned arithmetic: more than 19 digits wraps, and is refused. */
+	for (; p < e && (unsigned)(*p - '0') < 10; p++, nd++)
+		m = m * 10 + (uint64_t)(*p - '0');
+	if (p < e && *p == '.') {
+		for (f0 = ++p; p < e && (unsigned)(*p - '0') < 10; p++)
+			m = m * 10 + (uint64_t)(*p - '0');
+		frac = (size_t)(p - f0);
+		nd += frac;
+	}
+	if (p != e || nd == 0 || nd > 19 || m > ((uint64_t)1 << 53) ||
+	    frac > 22)
+		return false;
+	*v = (double)m / p10[frac];
+	if (s[0] == '-')
+		*v = -*v;
+	return true;
+}
+
+/*
  * A decimal number as Binance writes it ("0.01634790", "8.4E-7"): no
  * spaces, no hex, no nan or inf.
  */
@@ -147,6 +181,10 @@ bt_parse_decimal(const char *s, size_t len, double *v)
 
 	if (len == 0 || len >= sizeof(buf))
 		return -1;
+	if (isdigit((unsigned char)s[0]) || (s[0] == '-' && len > 1 &&
+	    isdigit((unsigned char)s[1])))
+		if (fast_decimal(s, len, v))
+			return 0;
 	for (i = 0; i < len; i++)
 		if (!isdigit((unsigned char)s[i]) && s[i] != '.' &&
 		    s[i] != '-' && s[i] != '+' && s[i] != 'e' && s[i] != 'E')
@@ -375,36 +413,62 @@ fail:
 
 /* ------------------------------------------------------------------ CSV */
 
-static int
-csv_fields(char *line, char **f, int max)
+/*
+ * The next line of buf..end, cut into at most 64 fields in place (each
+ * NUL-terminated, f[*nf] just past the last; -1: more), a CR before its
+ * newline dropped; NULL after the last line.  One pass, no strlen().
+ */
+static char *
+fields(char **p, char *end, size_t *lineno, char **f, int *nf)
 {
-	int n = 0;
+	char *line = *p, *nl, *q, *e;
 
-	while (n < max) {
-		f[n++] = line;
-		if ((line = strchr(line, ',')) == NULL)
+	if (line >= end)
+		return NULL;
+	(*lineno)++;
+	nl = memchr(line, '\n', (size_t)(end - line));
+	e = nl != NULL ? nl : end;
+	*p = nl != NULL ? nl + 1 : end;
+	if (e > line && e[-1] == '\r')
+		e--;
+	*e = '\0';
+	*nf = 0;
+	for (q = line; *nf < 64; ) {
+		f[(*nf)++] = q;
+		if ((q = memchr(q, ',', (size_t)(e - q))) == NULL)
 			break;
-		*line++ = '\0';
+		*q++ = '\0';
 	}
-	return line != NULL ? -1 : n;
+	if (q != NULL)
+		*nf = -1;
+	else
+		f[*nf] = e + 1;
+	return line;
 }
 
+/* Digits only, up to 18 of them (strtoll's work, without its locale). */
 static int
 csv_int(const char *s, int64_t *v)
 {
-	char *end;
+	int64_t x = 0;
+	size_t i;
 
-	if (!isdigit((unsigned char)*s))
+	for (i = 0; (unsigned)(s[i] - '0') < 10; i++) {
+		if (i == 18)
+			return -1;
+		x = x * 10 + (s[i] - '0');
+	}
+	if (i == 0 || s[i] != '\0')
 		return -1;
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	return *end != '\0' || errno == ERANGE ? -1 : 0;
+	*v = x;
+	return 0;
 }
 
+/* Field i of fields() as a decimal, its length known. */
 static int
-csv_num(const char *s, double *v)
+fnum(char **f, int i, double *v)
 {
-	return bt_parse_decimal(s, strlen(s), v);
+	return bt_parse_decimal(f[i], (size_t)(f[i + 1] - f[i] - 1), v);
 }
 
 /*
@@ -418,7 +482,7 @@ bt_parse_kline_csv(const char *name, const char *buf, size_t len,
 {
 	struct bt_candle *c = NULL, *k;
 	size_t n = 0, cap = 0, lineno = 0;
-	char *copy, *line, *next, *f[13], why[160];
+	char *copy, *line, *p, *f[65], why[160];
 	int nf;
 
 	*out = NULL;
@@ -431,19 +495,23 @@ bt_parse_kline_csv(const char *name, const char *buf, size_t len,
 		abort();
 	memcpy(copy, buf, len);
 	copy[len] = '\0';
-	for (line = copy; line != NULL && *line != '\0'; line = next) {
-		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		line[strcspn(line, "\r")] = '\0';
-		if (*line == '\0')
+	/* Room for every line: one count, no copy of a growing array. */
+	for (p = copy; (p = memchr(p, '\n', (size_t)(copy + len - p))) != NULL;
+	    p++)
+		cap++;
+	if ((c = malloc(++cap * sizeof(*c))) == NULL)
+		abort();
+	for (p = copy; (line = fields(&p, copy + len, &lineno, f, &nf)) !=
+	    NULL; ) {
+		if (nf == 1 && *line == '\0')
 			continue;
 		if (lineno == 1 && !isdigit((unsigned char)*line))
 			continue;		/* a header */
-		if ((nf = csv_fields(line, f, 13)) != 12) {
+		if (nf != 12) {
 			snprintf(err, BT_ERRLEN, "%s:%zu: %s fields, expected "
-			    "12", name, lineno, nf < 0 ? "more than 12" :
-			    (snprintf(why, sizeof(why), "%d", nf), why));
+			    "12", name, lineno, nf < 0 || nf > 12 ?
+			    "more than 12" : (snprintf(why, sizeof(why), "%d",
+			    nf), why));
 			goto fail;
 		}
 		if (n == cap) {
@@ -453,12 +521,12 @@ bt_parse_kline_csv(const char *name, const char *buf, size_t len,
 		}
 		k = &c[n];
 		memset(k, 0, sizeof(*k));
-		if (csv_int(f[0], &k->t) || csv_num(f[1], &k->o) ||
-		    csv_num(f[2], &k->h) || csv_num(f[3], &k->l) ||
-		    csv_num(f[4], &k->c) || csv_num(f[5], &k->v) ||
-		    csv_int(f[6], &k->ct) || csv_num(f[7], &k->qv) ||
-		    csv_int(f[8], &k->n) || csv_num(f[9], &k->tb) ||
-		    csv_num(f[10], &k->tq)) {
+		if (csv_int(f[0], &k->t) || fnum(f, 1, &k->o) ||
+		    fnum(f, 2, &k->h) || fnum(f, 3, &k->l) ||
+		    fnum(f, 4, &k->c) || fnum(f, 5, &k->v) ||
+		    csv_int(f[6], &k->ct) || fnum(f, 7, &k->qv) ||
+		    csv_int(f[8], &k->n) || fnum(f, 9, &k->tb) ||
+		    fnum(f, 10, &k->tq)) {
 			snprintf(err, BT_ERRLEN, "%s:%zu: a field is not a "
 			    "number", name, lineno);
 			goto fail;
@@ -994,7 +1062,7 @@ csv_date(const char *s, int64_t *ms)
 	char *end;
 	long long v;
 
-	if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
+	if (*s != '\0' && s[strspn(s, "0123456789")] == '\0') {
 		errno = 0;
 		v = strtoll(s, &end, 10);
 		if (errno != 0)
@@ -1043,6 +1111,24 @@ ohlcv_header(const char *name, size_t lineno, char **f, int nf, int col[5],
 	return 0;
 }
 
+/*
+ * A field of fields(): field i without the blanks and quotes around it
+ * (cut in place), its length in *len.
+ */
+static char *
+trimfl(char **f, int i, size_t *len)
+{
+	char *s = f[i], *e = f[i + 1] - 1;
+
+	while (s < e && (*s == ' ' || *s == '\t' || *s == '"'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '"'))
+		e--;
+	*e = '\0';
+	*len = (size_t)(e - s);
+	return s;
+}
+
 /* One OHLCV CSV row into k: the date, then the columns found by name. */
 static int
 ohlcv_row(const char *name, size_t lineno, char **f, const int col[5],
@@ -1051,18 +1137,19 @@ ohlcv_row(const char *name, size_t lineno, char **f, const int col[5],
 	double *dst[5] = { &k->o, &k->h, &k->l, &k->c, &k->v };
 	const char *v;
 	char why[160];
+	size_t len;
 	int i;
 
 	memset(k, 0, sizeof(*k));
-	if (csv_date(trimf(f[0]), &k->t) == -1) {
+	if (csv_date(trimfl(f, 0, &len), &k->t) == -1) {
 		line_error(err, name, lineno, "'%s' is not a date", f[0]);
 		return -1;
 	}
 	for (i = 0; i < 5; i++) {
 		if (col[i] < 0)
 			continue;
-		v = trimf(f[col[i]]);
-		if (bt_parse_decimal(v, strlen(v), dst[i]) == -1) {
+		v = trimfl(f, col[i], &len);
+		if (bt_parse_decimal(v, len, dst[i]) == -1) {
 			line_error(err, name, lineno, "%s '%s' is not a number",
 			    ohlcv_names[i], v);
 			return -1;
@@ -1086,16 +1173,21 @@ bt_parse_ohlcv_csv(const char *name, char *buf, struct bt_candle **out,
 {
 	struct bt_candle *c = NULL;
 	size_t n = 0, cap = 0, lineno = 0;
-	char *p = buf, *line, *f[64];
+	char *p = buf, *end = buf + strlen(buf), *line, *f[65];
 	int nf, hf = 0, col[5] = { -1, -1, -1, -1, -1 };
 
 	*out = NULL;
 	*nout = 0;
-	while ((line = next_line(&p, &lineno)) != NULL) {
-		line[strcspn(line, "\r")] = '\0';
-		if (*line == '\0')
-			continue;
-		if ((nf = csv_fields(line, f, 64)) == -1) {
+	/* Room for every line: one count, no copy of a growing array. */
+	for (line = buf; (line = memchr(line, '\n', (size_t)(end - line))) !=
+	    NULL; line++)
+		cap++;
+	if ((c = malloc(++cap * sizeof(*c))) == NULL)
+		abort();
+	while ((line = fields(&p, end, &lineno, f, &nf)) != NULL) {
+		if (nf == 1 && *line == '\0')
+			continue;	/* an empty line */
+		if (nf == -1) {
 			line_error(err, name, lineno, "more than 63 columns");
 			goto fail;
 		}

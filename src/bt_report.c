@@ -36,7 +36,9 @@ bt_line_head(const char *event, const struct series *s, enum strat id,
 	json_t *o = bt_rec(event);
 
 	json_object_set_new(o, "symbol", json_string(s->symbol));
-	json_object_set_new(o, "tf", json_string(bt_tf_name(s->iv)));
+	json_object_set_new(o, "tf", json_string(bt_series_tf(s)));
+	if (s->src_tf[0] != '\0' && strcmp(s->src_tf, bt_series_tf(s)) != 0)
+		json_object_set_new(o, "built_from", json_string(s->src_tf));
 	json_object_set_new(o, "strategy", json_string(bt_strats[id].name));
 	json_object_set_new(o, "params", bt_params_json(id, par));
 	json_object_set_new(o, "mode", json_string(bt_exec_mode(ex)));
@@ -147,6 +149,30 @@ bt_write_equity(FILE *fp, const char *sym, const int64_t *t,
 		for (k = 0; k < ncol; k++)
 			csv_num(fp, i >= (size_t)shift ?
 			    col[k][i - (size_t)shift] : NAN);
+		fputc('\n', fp);
+	}
+}
+
+void
+bt_write_curve(FILE *fp, const int64_t *t, const double *e, size_t n,
+    char *const *names, const double *s, size_t ns)
+{
+	double peak = -INFINITY;
+	size_t j, k;
+	char ts[32];
+
+	fputs("time,equity,drawdown_pct", fp);
+	for (k = 0; k < ns; k++)
+		fprintf(fp, ",%s", names[k]);
+	fputc('\n', fp);
+	for (j = 0; j < n; j++) {
+		if (e[j] > peak)
+			peak = e[j];
+		fputs(bt_fmt_time(t[j], ts), fp);
+		csv_num(fp, e[j]);
+		csv_num(fp, e[j] < peak ? -(1 - e[j] / peak) * 100 : 0);
+		for (k = 0; k < ns; k++)
+			csv_num(fp, s[k * n + j]);
 		fputc('\n', fp);
 	}
 }

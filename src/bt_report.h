@@ -44,4 +44,12 @@ void	 bt_write_equity(FILE *fp, const char *sym, const int64_t *t,
 	    const double *const *col, int ncol, int shift, size_t w0,
 	    size_t n);
 
+/*
+ * The portfolio's curve as CSV (the job's results/equity.csv): time,
+ * equity, drawdown_pct, then each of the ns books' equity (names[k],
+ * values s[k * n + j]).
+ */
+void	 bt_write_curve(FILE *fp, const int64_t *t, const double *e, size_t n,
+	    char *const *names, const double *s, size_t ns);
+
 #endif /* BT_REPORT_H */

@@ -146,6 +146,31 @@ fail:
 	return bt_sqlite_ex(rc);
 }
 
+int
+bt_pair_tfs(sqlite3 *db, const char *symbol, char (*tfs)[8], size_t max,
+    size_t *n, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((st = bt_stmt(db, "SELECT tf FROM pairs WHERE symbol=?1 "
+	    "ORDER BY iv", err)) == NULL)
+		return BT_EX_SOFTWARE;
+	sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (*n < max)
+			snprintf(tfs[(*n)++], 8, "%s",
+			    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, BT_ERRLEN, "pairs %s: %s", symbol,
+		    bt_db_errmsg(db));
+		return bt_sqlite_ex(rc);
+	}
+	return 0;
+}
+
 static void
 bind_dec(sqlite3_stmt *st, int col, double v, double div, bool present)
 {

@@ -19,6 +19,12 @@ struct bt_pair {
 int	 bt_pair_get(sqlite3 *db, const char *symbol, const char *tf,
 	    bool create, const struct bt_candle *c, size_t n,
 	    struct bt_pair *p, char *err);
+/*
+ * The timeframes stored for a symbol, finest first: up to `max' names
+ * into tfs, their count in *n.  0 or an exit code.
+ */
+int	 bt_pair_tfs(sqlite3 *db, const char *symbol, char (*tfs)[8],
+	    size_t max, size_t *n, char *err);
 /* Upserts n candles; *changed counts rows inserted or altered. */
 int	 bt_candles_upsert(sqlite3 *db, const struct bt_pair *p,
 	    const struct bt_candle *c, size_t n, int64_t *changed, char *err);

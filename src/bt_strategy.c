@@ -36,18 +36,29 @@ const struct stratdef bt_strats[] = {
 };
 #define NSTRATS	(sizeof(bt_strats) / sizeof(bt_strats[0]))
 
-/* A cached indicator array. */
+/*
+ * A cached indicator array, valid over its first n bars; `used' is the
+ * generation of its latest reader (kind -1: a free slot).
+ */
 struct indc {
 	int		 kind;
 	double		 p1, p2;
 	double		*v;
-	size_t		 cap;
+	size_t		 cap, n;
+	uint64_t	 used;
 };
-enum { I_SMA, I_EMA, I_RSI, I_BBU, I_BBM, I_BBL, I_MAXH, I_MINL };
+/*
+ * The cache's bounds: a grid of any size runs in constant memory (a
+ * combination needs at most 4 arrays), and a miss costs one pass over
+ * the series, the order of one simulation.
+ */
+#define CACHE_BYTES	((size_t)8 << 20)
+#define CACHE_SLOTS	256
+enum { I_SMA, I_EMA, I_RSI, I_BBU, I_BBM, I_BBL, I_MAXH, I_MINL, I_PSMA };
 /* The indicators of one output and one period (of the close, high, low). */
 static int (*const one[])(const double *, size_t, int, double *) = {
 	[I_SMA] = bt_sma, [I_EMA] = bt_ema, [I_RSI] = bt_rsi,
-	[I_MAXH] = bt_max, [I_MINL] = bt_min,
+	[I_MAXH] = bt_max, [I_MINL] = bt_min, [I_PSMA] = bt_sma_pandas,
 };
 
 int
@@ -100,49 +111,76 @@ bt_strategy_reset(struct strategy *st)
 
 	for (i = 0; i < st->ncache; i++)
 		st->cache[i].kind = -1;
-	st->nfree = st->ncache;
-	st->ncache = 0;
 }
 
+/*
+ * A slot for an array of n values: a free one, a new one while the
+ * cache is within its bounds, else the least recently read one that the
+ * current reader (generation st->gen) does not hold.
+ */
 static double *
 cache_put(struct strategy *st, int kind, double p1, double p2, size_t n)
 {
-	struct indc *e;
+	struct indc *e = NULL;
+	size_t i;
 
-	if (st->ncache == st->cachecap) {
-		st->cachecap = st->cachecap ? st->cachecap * 2 : 16;
-		st->cache = bt_xrealloc(st->cache, st->cachecap,
-		    sizeof(*st->cache));
-		memset(st->cache + st->ncache, 0, (st->cachecap - st->ncache) *
-		    sizeof(*st->cache));
+	for (i = 0; i < st->ncache && e == NULL; i++)
+		if (st->cache[i].kind == -1)
+			e = &st->cache[i];
+	if (e == NULL && st->ncache >= BT_MAXIND && (st->ncache >=
+	    CACHE_SLOTS || (st->ncache + 1) * n * sizeof(double) >
+	    CACHE_BYTES))
+		for (i = 0; i < st->ncache; i++)
+			if (st->cache[i].used != st->gen && (e == NULL ||
+			    st->cache[i].used < e->used))
+				e = &st->cache[i];
+	if (e == NULL) {
+		if (st->ncache == st->cachecap) {
+			st->cachecap = st->cachecap ? st->cachecap * 2 : 16;
+			st->cache = bt_xrealloc(st->cache, st->cachecap,
+			    sizeof(*st->cache));
+			memset(st->cache + st->ncache, 0, (st->cachecap -
+			    st->ncache) * sizeof(*st->cache));
+		}
+		e = &st->cache[st->ncache++];
 	}
-	e = &st->cache[st->ncache++];
-	if (st->ncache > st->nfree || e->cap < n) {
+	if (e->cap < n) {
 		e->v = bt_xrealloc(e->v, n, sizeof(double));
 		e->cap = n;
 	}
 	e->kind = kind;
 	e->p1 = p1;
 	e->p2 = p2;
+	e->n = n;
+	e->used = st->gen;
 	return e->v;
 }
 
 /*
  * An indicator over the whole loaded series, computed once per symbol
- * and parameter however many combinations read it (bt_ind.c: TA-Lib's
- * definitions, NAN before the lookback).
+ * and parameter however many combinations read it while the cache holds
+ * it (bt_ind.c: TA-Lib's definitions, NAN before the lookback).
+ * Indicators are causal: an array over more bars serves fewer.
  */
 static const double *
 ind(struct strategy *st, const struct series *s, int kind, double p1,
     double p2)
 {
+	struct indc *e;
 	size_t i;
 	double *u, *m, *l, *v;
 
-	for (i = 0; i < st->ncache; i++)
-		if (st->cache[i].kind == kind && st->cache[i].p1 == p1 &&
-		    st->cache[i].p2 == p2)
-			return st->cache[i].v;
+	/* backtesting.py's SMA is pandas' rolling mean (bt_ind.c). */
+	if (kind == I_SMA && st->pandas)
+		kind = I_PSMA;
+	for (i = 0; i < st->ncache; i++) {
+		e = &st->cache[i];
+		if (e->kind == kind && e->p1 == p1 && e->p2 == p2 &&
+		    e->n >= s->n) {
+			e->used = st->gen;
+			return e->v;
+		}
+	}
 	switch (kind) {
 	case I_BBU:
 	case I_BBM:
@@ -187,6 +225,7 @@ bt_ind_cols(struct strategy *st, const struct series *s, const double *par,
     const double *col[BT_MAXIND], int *shift)
 {
 	*shift = 0;
+	st->gen++;
 	switch (st->id) {
 	case S_SMA:
 	case S_EMA:
@@ -271,6 +310,43 @@ sig_first(const struct strategy *st, const char *sym)
 	return lo;
 }
 
+size_t
+bt_signals_of(const struct strategy *st, const char *sym)
+{
+	size_t i, n = 0;
+
+	for (i = sig_first(st, sym); i < st->nsig &&
+	    strcmp(st->sigs[i].symbol, sym) == 0; i++)
+		n++;
+	return n;
+}
+
+size_t
+bt_signals_without(const struct strategy *st, char *const *syms, int n,
+    char *names, size_t len)
+{
+	size_t i, k, count = 0, used = 0;
+	int j;
+
+	if (len > 0)
+		names[0] = '\0';
+	for (i = 0; i < st->nsig; i = k) {
+		for (k = i; k < st->nsig && strcmp(st->sigs[k].symbol,
+		    st->sigs[i].symbol) == 0; k++)
+			;
+		for (j = 0; j < n && strcmp(syms[j], st->sigs[i].symbol) != 0;
+		    j++)
+			;
+		if (j < n)
+			continue;
+		count += k - i;
+		if (used + 32 < len)
+			used += (size_t)snprintf(names + used, len - used, "%s%s",
+			    used ? ", " : "", st->sigs[i].symbol);
+	}
+	return count;
+}
+
 /*
  * External signals into events.  Each must name a bar's open time; the
  * newest before the window becomes the target at the window's first bar.
@@ -293,10 +369,11 @@ ev_signals(struct strategy *st, const struct series *s, char *err)
 		g = &st->sigs[i];
 		if ((b = bar_at(s, g->t)) < 0) {
 			if (g->t < s->t[0]) {
-				st->sig_ignored++;	/* before the data */
+				st->sig_early++;	/* before the data */
 				continue;
 			}
-			if (g->t > s->t[s->n - 1] && g->t + s->iv - 1 >= now) {
+			if (g->t > s->t[s->n - 1] && g->t + (bt_series_next(s,
+			    s->n - 1) - s->t[s->n - 1]) - 1 >= now) {
 				snprintf(err, BT_ERRLEN, "%s:%zu: look-ahead: "
 				    "the %s bar opened at %s has not closed "
 				    "(now is %s); a signal may only use closed "
@@ -321,6 +398,7 @@ ev_signals(struct strategy *st, const struct series *s, char *err)
 			    bt_fmt_time(closes, ts2), bt_fmt_time(now, ts3));
 			return BT_EX_DATAERR;
 		}
+		st->sig_matched++;
 		if ((size_t)b < s->w0)
 			pre = g->pos;
 	}
@@ -346,6 +424,7 @@ bt_events(struct strategy *st, const struct series *s, const double *par,
 	size_t i, n = s->n;
 
 	st->nev = 0;
+	st->gen++;
 	switch (st->id) {
 	case S_SMA:
 	case S_EMA:

@@ -39,15 +39,19 @@ struct indc;			/* a cached indicator array */
 struct strategy {
 	enum strat	 id;
 	double		 par[BT_MAXPAR];	/* a single run's */
+	bool		 pandas;	/* SMA as pandas' (backtesting.py mode) */
 	/* S_SIGNALS: the signals file, sorted (bt_parse_signals()). */
 	const char	*sigfile;
 	struct bt_signal *sigs;
-	size_t		 nsig, sig_ignored;	/* ignored: before the data */
+	size_t		 nsig, sig_matched;	/* matched: name a bar */
+	size_t		 sig_early;		/* before the loaded data */
+	size_t		 sig_nosym;		/* no symbol with candles */
 	/* Scratch, reused from symbol to symbol. */
 	struct ev	*ev;
 	size_t		 nev, evcap;
 	struct indc	*cache;
-	size_t		 ncache, cachecap, nfree;
+	size_t		 ncache, cachecap;
+	uint64_t	 gen;		/* bumped by every reader */
 };
 
 /* The strategy named so with its default parameters; -1 when none is. */
@@ -71,6 +75,14 @@ int	 bt_events(struct strategy *st, const struct series *s,
 /* The indicator columns of the equity file; *shift: read at bar i - 1. */
 int	 bt_ind_cols(struct strategy *st, const struct series *s,
 	    const double *par, const double *col[BT_MAXIND], int *shift);
+/* How many signals name symbol sym. */
+size_t	 bt_signals_of(const struct strategy *st, const char *sym);
+/*
+ * How many signals name none of syms[0..n); those symbols' names, the
+ * first few, comma-separated into names[0..len).
+ */
+size_t	 bt_signals_without(const struct strategy *st, char *const *syms,
+	    int n, char *names, size_t len);
 /* Forgets the cached indicators (the next symbol's differ). */
 void	 bt_strategy_reset(struct strategy *st);
 void	 bt_strategy_free(struct strategy *st);

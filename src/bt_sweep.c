@@ -35,7 +35,7 @@ bt_run_free(struct run *r)
 	int g;
 
 	bt_strategy_free(&r->st);
-	free(r->combos);
+	free(r->walk.nwin);
 	for (g = 0; g < r->ngrid; g++)
 		free(r->gv[g]);
 	for (i = 0; i < r->nres; i++) {
@@ -45,6 +45,9 @@ bt_run_free(struct run *r)
 		free(r->res[i].e);
 	}
 	free(r->res);
+	free(r->pt);
+	free(r->pe);
+	free(r->ps);
 	bt_input_free(&r->in);
 }
 
@@ -140,30 +143,64 @@ fail:
 	return -1;
 }
 
+/* The parameters at it->idx; true when they are worth running. */
+static bool
+combo_set(const struct run *r, struct combo *it)
+{
+	int g;
+
+	memcpy(it->par, r->st.par, sizeof(it->par));
+	for (g = 0; g < r->ngrid; g++)
+		it->par[r->gpar[g]] = r->gv[g][it->idx[g]];
+	return r->ngrid == 0 || bt_params_ok(r->st.id, it->par);
+}
+
+/* The next place in the grid, valid or not (an odometer); false: none. */
+static bool
+combo_step(const struct run *r, struct combo *it)
+{
+	int g;
+
+	for (g = r->ngrid - 1; g >= 0; g--) {
+		if (++it->idx[g] < r->gn[g])
+			return true;
+		it->idx[g] = 0;
+	}
+	return false;
+}
+
+bool
+bt_combo_next(const struct run *r, struct combo *it)
+{
+	while (combo_step(r, it))
+		if (combo_set(r, it))
+			return true;
+	return false;
+}
+
+bool
+bt_combo_at(const struct run *r, size_t c, struct combo *it)
+{
+	memset(it, 0, sizeof(*it));
+	if (!combo_set(r, it) && !bt_combo_next(r, it))
+		return false;
+	while (c-- > 0)
+		if (!bt_combo_next(r, it))
+			return false;
+	return true;
+}
+
 void
 bt_grid_combos(struct run *r)
 {
-	size_t total = 1, k, idx, cap = 0;
-	double p[BT_MAXPAR];
-	int g;
+	struct combo it;
 
-	for (g = 0; g < r->ngrid; g++)
-		total *= r->gn[g];
-	for (k = 0; k < total; k++) {
-		memcpy(p, r->st.par, sizeof(p));
-		for (g = r->ngrid - 1, idx = k; g >= 0; g--) {
-			p[r->gpar[g]] = r->gv[g][idx % r->gn[g]];
-			idx /= r->gn[g];
-		}
-		if (r->ngrid > 0 && !bt_params_ok(r->st.id, p))
-			continue;
-		if (r->ncombo == cap) {
-			cap = cap ? cap * 2 : 64;
-			r->combos = bt_xrealloc(r->combos, cap * BT_MAXPAR,
-			    sizeof(double));
-		}
-		memcpy(r->combos + r->ncombo++ * BT_MAXPAR, p, sizeof(p));
-	}
+	r->ncombo = 0;
+	if (!bt_combo_at(r, 0, &it))
+		return;
+	do
+		r->ncombo++;
+	while (bt_combo_next(r, &it));
 }
 
 bool
@@ -275,9 +312,10 @@ bt_run_combos(struct run *r, const struct series *s, size_t c0, size_t c1,
 	struct acc a;
 	struct simout so;
 	struct mctx mc;
+	struct combo it;
 	json_t *line, *m;
 	size_t c, nw = s->n - s->w0;
-	const double *par;
+	const double *par = it.par;
 	double t0;
 	int rc;
 
@@ -286,7 +324,9 @@ bt_run_combos(struct run *r, const struct series *s, size_t c0, size_t c1,
 	if (r->ex.compat)
 		so.eq = bt_xcalloc(s->n, sizeof(double));
 	for (c = c0; c < c1; c++) {
-		par = r->combos + c * BT_MAXPAR;
+		if (c == c0 ? !bt_combo_at(r, c0, &it) :
+		    !bt_combo_next(r, &it))
+			break;
 		t0 = bt_mono();
 		if ((rc = bt_simulate(&r->st, &r->ex, s, par, &so, &mc,
 		    err)) != 0) {
@@ -333,11 +373,12 @@ merge_times(const int64_t *a, size_t na, const int64_t *b, size_t nb,
 
 /*
  * The books' equity summed over the union of their bar times, into *T
- * and *E (malloc'd); a book is flat at its cash before its first bar and
- * stays at its final equity after its last.  Returns the count.
+ * and *E (malloc'd), each book's into *S (nres rows, when S is not NULL);
+ * a book is flat at its cash before its first bar and stays at its final
+ * equity after its last.  Returns the count.
  */
 static size_t
-books(const struct run *r, int64_t **Tp, double **Ep)
+books(const struct run *r, int64_t **Tp, double **Ep, double **S)
 {
 	int64_t *T, *tmp;
 	double *E, v;
@@ -356,11 +397,16 @@ books(const struct run *r, int64_t **Tp, double **Ep)
 	free(tmp);
 	E = bt_xcalloc(nT, sizeof(*E));
 	p = bt_xcalloc(r->nres, sizeof(*p));
+	if (S != NULL)
+		*S = bt_xcalloc(nT * r->nres, sizeof(**S));
 	for (j = 0; j < nT; j++) {
 		for (k = 0, v = 0; k < r->nres; k++) {
 			while (p[k] < r->res[k].n && r->res[k].t[p[k]] <= T[j])
 				p[k]++;
 			v += p[k] == 0 ? r->ex.cash : r->res[k].e[p[k] - 1];
+			if (S != NULL)
+				(*S)[k * nT + j] = p[k] == 0 ? r->ex.cash :
+				    r->res[k].e[p[k] - 1];
 		}
 		E[j] = v;
 	}
@@ -383,7 +429,7 @@ bt_portfolio(struct run *r)
 
 	if (r->nres == 0)
 		return NULL;
-	nT = books(r, &T, &E);
+	nT = books(r, &T, &E, r->keep_curve ? &r->ps : NULL);
 	for (k = 0; k < r->nres; k++) {
 		expo += r->res[k].expo;
 		bh += r->res[k].bh;
@@ -393,8 +439,7 @@ bt_portfolio(struct run *r)
 	if (r->ex.compat)
 		bt_compat_calendar(T, nT, &freq, &mc.A, &mc.round_ms);
 	else
-		mc.A = 365.0 * BT_DAY_MS / (double)(r->in.nsrc ? r->in.iv :
-		    bt_tf_ms(r->in.tf));
+		mc.A = bt_bar_per_year(&r->in.bar);
 	mc.t0 = T[0];
 	mc.t1 = T[nT - 1];
 	mc.bh = bh / (double)r->nres;
@@ -429,6 +474,12 @@ bt_portfolio(struct run *r)
 	if (r->equity_fp != NULL)
 		bt_write_equity(r->equity_fp, "PORTFOLIO", T, E, NULL, NULL,
 		    NULL, 0, 0, 0, nT);
+	if (r->keep_curve) {
+		r->pt = T;
+		r->pe = E;
+		r->np = nT;
+		return m;
+	}
 	free(T);
 	free(E);
 	return m;

@@ -3,7 +3,9 @@
  * grid of parameter combinations (--grid) and this shard's share of the
  * (symbol, combination) items (--shard); a single run of one symbol, kept
  * whole for the portfolio and the results file; a sweep's combinations
- * on one symbol, a line each; and the portfolio.
+ * on one symbol, a line each; and the portfolio.  The combinations are
+ * walked, never held.  The walk-forward plan lives here (struct walk),
+ * its work in bt_walk.c.
  */
 #ifndef BT_SWEEP_H
 #define BT_SWEEP_H
@@ -24,6 +26,16 @@ struct symres {
 	json_t		*reasons;
 };
 
+/* A walk-forward plan (--walk-forward, bt_walk.c), in bars. */
+struct walk {
+	bool		 on, anchored;
+	size_t		 train, test, step, gap;
+	int		 objective;		/* BT_M_* */
+	size_t		*nwin;			/* windows per symbol: shards */
+	size_t		 nitems;		/* their sum */
+	size_t		 lines;			/* window lines printed */
+};
+
 /* One backtest: what to run, on what, and what came of it so far. */
 struct run {
 	struct strategy	 st;
@@ -33,16 +45,22 @@ struct run {
 	int		 ngrid, gpar[BT_MAXPAR];
 	size_t		 gn[BT_MAXPAR];
 	double		*gv[BT_MAXPAR];
-	double		*combos;		/* ncombo x BT_MAXPAR */
-	size_t		 ncombo;
+	size_t		 ncombo;		/* valid: none kept */
 	long		 shard_k, shard_n;
+	bool		 sharded;		/* --shard given */
 	bool		 sweep;			/* combo lines, no portfolio */
+	struct walk	 walk;
 	bool		 quiet;
 	/* Outputs. */
 	FILE		*trades_fp, *equity_fp;
 	struct symres	*res;
 	size_t		 nres;
 	struct tacc	 ptr;			/* the portfolio's trades */
+	/* The portfolio's curve, kept with keep_curve (the job's file). */
+	bool		 keep_curve;
+	int64_t		*pt;
+	double		*pe, *ps;		/* equity; by symbol, nres x np */
+	size_t		 np;
 	/* Totals. */
 	uint64_t	 bar_steps;
 	double		 sim_secs;
@@ -55,8 +73,20 @@ void	 bt_run_free(struct run *r);
 
 /* One axis of the grid: key=from..to[/step] or key=a,b,c.  0 or -1. */
 int	 bt_grid_add(struct run *r, const char *spec, char *err);
-/* Every combination worth running, the last --grid varying fastest. */
+/*
+ * The combinations worth running, the last --grid varying fastest: only
+ * counted (r->ncombo), never kept, so a grid of any size costs no memory.
+ */
 void	 bt_grid_combos(struct run *r);
+/* A combination: its place on each axis and its parameters. */
+struct combo {
+	size_t		 idx[BT_MAXPAR];
+	double		 par[BT_MAXPAR];
+};
+/* The c-th valid combination (from 0, grid order); false: none. */
+bool	 bt_combo_at(const struct run *r, size_t c, struct combo *it);
+/* The valid combination after `it'; false: it was the last. */
+bool	 bt_combo_next(const struct run *r, struct combo *it);
 /* Symbol si's combinations [*c0, *c1) in this shard; false: none. */
 bool	 bt_sweep_share(const struct run *r, size_t si, size_t *c0,
 	    size_t *c1);
@@ -71,7 +101,8 @@ int	 bt_run_combos(struct run *r, const struct series *s, size_t c0,
 	    size_t c1, char *err);
 /*
  * The portfolio of the kept outcomes: its line and --equity rows; its
- * metrics (the caller's), or NULL when no symbol was run.
+ * metrics (the caller's), or NULL when no symbol was run.  With
+ * r->keep_curve its equity per time, total and by symbol, stays in r.
  */
 json_t	*bt_portfolio(struct run *r);
 

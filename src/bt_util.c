@@ -190,11 +190,11 @@ bt_parse_time(const char *s, int64_t *ms)
 {
 	const char *p = s;
 	int y, mo, d, h = 0, mi = 0, se = 0, frac = 0, fd = 0;
+	size_t k = strspn(p, "0123456789");
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
 	    30, 31 };
 
-	if (*p != '\0' && strspn(p, "0123456789") == strlen(p) &&
-	    strlen(p) >= 9 && strlen(p) <= 16) {
+	if (*p != '\0' && p[k] == '\0' && k >= 9 && k <= 16) {
 		*ms = strtoll(p, NULL, 10);
 		return 0;
 	}
@@ -357,6 +357,21 @@ bt_tf_view(const char *tf)
 		if (strcmp(tfs[i].tf, tf) == 0)
 			return tfs[i].view;
 	return NULL;
+}
+
+int
+bt_tf_parse(const char *tf, long *n, char *unit)
+{
+	char *end;
+
+	if (tf == NULL || *tf < '1' || *tf > '9')
+		return -1;
+	*n = strtol(tf, &end, 10);
+	if (*n < 1 || *n > 100000 || end[0] == '\0' || end[1] != '\0' ||
+	    strchr("mhdwM", end[0]) == NULL)
+		return -1;
+	*unit = end[0];
+	return 0;
 }
 
 bool

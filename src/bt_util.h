@@ -77,6 +77,8 @@ int	 bt_slot_latest(const char *spec, int64_t now, int64_t *slot,
 int64_t	 bt_tf_ms(const char *tf);			/* 0 when unknown */
 const char *bt_tf_view(const char *tf);			/* "ohlcv_h1" or NULL */
 bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
+/* A bar size's spelling: N (1..100000) then m, h, d, w or M.  0 or -1. */
+int	 bt_tf_parse(const char *tf, long *n, char *unit);
 
 /* Diagnostics to stderr: "bt-fetch: message".  Secrets are redacted. */
 void	 bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,8 +1,10 @@
 #!/bin/sh
 # 2080-backtest-units.t - the backtest engine's modules driven directly:
 # tests/unit/engine-test.c (bt_engine.c's execution model on bars made by
-# hand) and tests/unit/metrics-test.c (bt_metrics.c on a known equity
-# curve).
+# hand), tests/unit/metrics-test.c (bt_metrics.c on a known equity
+# curve), rolling-test.c (pandas' rolling mean on the 500000-bar walk),
+# bars-test.c (bar sizes and pandas' resample of GOOG) and decimal-test.c
+# (bt_parse_decimal()'s fast path against strtod).
 #
 # Builds both with the library's sources, plain, and runs them; their
 # checks are reported one by one, numbered after this script's.  With
@@ -11,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CC=${CC:-cc}
-tests="engine metrics"
+tests="engine metrics rolling bars decimal"
 pkg="sqlite3 libcurl jansson"
 # Flags are lists, split on purpose.
 # shellcheck disable=SC2086
