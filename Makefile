@@ -73,6 +73,9 @@ $(O)/libbt.a: $(LIBOBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIBOBJ)
 
+# The gnuplot script's default place (BACKTEST_EQUITY_PLOT) is SHAREDIR's.
+$(O)/bt_conf.o: override CFLAGS += -DBT_SHAREDIR='"$(SHAREDIR)"'
+
 $(O)/%.o: src/%.c $(HDRS) | build-deps
 	@mkdir -p $(O)
 	$(CC) $(CFLAGS) -c -o $@ $<

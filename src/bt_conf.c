@@ -197,7 +197,7 @@ static struct key keys[] = {
 	    "acceptance bar: max drawdown at most, %"),
 	KEY("BACKTEST_MIN_TRADES", K_INT, "3", 0, 1e9, T,
 	    "acceptance bar: trades at least"),
-	KEY("BACKTEST_EQUITY_PLOT", K_PATH, BT_SHAREDIR "/equity.gp", 0, 0, T,
+	KEY("BACKTEST_EQUITY_PLOT", K_PATH, BT_SHAREDIR "/scripts/equity.gp", 0, 0, T,
 	    "the gnuplot script that draws results/equity.png; empty: none"),
 	KEY("BT_HEARTBEAT_SECONDS", K_NUM, "30", 0, 60, T,
 	    "how often the job rewrites run/backtest.status"),

@@ -22,6 +22,12 @@ test_expect_success 'the summary has each part' '
 	grep -q "^Backup: db_backup_20221011.db (.* MB); verify: 2 of 2 files good" out &&
 	grep -q "^Watchdog: [0-9]* checks, " out &&
 	grep -qx "  | bt daily digest, 2022-10-11T00:00:00Z" out &&
+	if command -v gnuplot >/dev/null; then
+		grep -qx "Equity curve: $BT_DEMO_HOME/results/equity.png" out &&
+		test "$(head -c 8 $BT_DEMO_HOME/results/equity.png | od -An -tx1 | tr -d " ")" = 89504e470d0a1a0a
+	else
+		grep -q "^Equity curve: .*equity.csv (no PNG: gnuplot is not installed)$" out
+	fi &&
 	grep -q "^JSON lines: $BT_DEMO_HOME/logs/\*.jsonl$" out
 '
 
