@@ -53,6 +53,7 @@ bt_fail_exit(enum bt_fail f)
 	case BT_F_BAN:
 	case BT_F_RATE:		/* still 429 after every try: rate limited */
 	case BT_F_DEADLINE:	/* the rest waits for the next run */
+	case BT_F_BUSY:		/* the write lock held past the budget */
 		return BT_EX_TEMPFAIL;
 	case BT_F_STORE:
 		return BT_EX_IOERR;

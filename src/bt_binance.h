@@ -16,12 +16,14 @@
 /*
  * Why a pair (or a request) failed.  The client gives the first five,
  * BT_F_RATE and BT_F_DEADLINE (the run's deadline passed: the rest is
- * left for the next run, exit 75); BT_F_STORE is the store's, given by
- * the modules above.
+ * left for the next run, exit 75); BT_F_STORE and BT_F_BUSY are the
+ * store's, given by the modules above: it cannot be written (74), or
+ * run/write.lock stayed held past the run's budget (75, and never taken
+ * for Binance's ban, whose 75 it shares).
  */
 enum bt_fail {
 	BT_F_NONE, BT_F_TRANSPORT, BT_F_API, BT_F_DATA, BT_F_BAN, BT_F_STORE,
-	BT_F_RATE, BT_F_DEADLINE
+	BT_F_RATE, BT_F_DEADLINE, BT_F_BUSY
 };
 /* The exit code of a failure (contracts.md). */
 int	 bt_fail_exit(enum bt_fail f);

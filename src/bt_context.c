@@ -244,7 +244,7 @@ sent_store(struct bt_ingest *x, const char *sym, const struct fsrc *fs,
 	if (n == 0 || x->dry)
 		return BT_F_NONE;
 	if ((rc = bt_begin(x->db, err)) != 0)
-		return rc == BT_EX_TEMPFAIL ? BT_F_BAN : BT_F_STORE;
+		return rc == BT_EX_TEMPFAIL ? BT_F_BUSY : BT_F_STORE;
 	for (k = 0; k < fs->nk; k++) {
 		if ((rc = bt_sent_store(x->db, sym, fs->metrics[k], &rows[0].t,
 		    &rows[0].v[k], n, sizeof(rows[0]), &c, err)) != 0) {
@@ -386,7 +386,7 @@ ticker_store(struct bt_ingest *x, char **syms, int cnt,
 
 	if ((rc = bt_begin(x->db, why)) != 0) {
 		snprintf(err, BT_ERRLEN, "%s", why);
-		return rc == BT_EX_TEMPFAIL ? BT_F_BAN : BT_F_STORE;
+		return rc == BT_EX_TEMPFAIL ? BT_F_BUSY : BT_F_STORE;
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		for (j = 0; j < cnt; j++)
@@ -442,7 +442,7 @@ ticker_batch(struct bt_ingest *x, char **syms, int cnt, struct sres *res,
 		for (j = 0; j < cnt; j++) {
 			f = ticker_batch(x, &syms[j], 1, res, err);
 			bt_fail_worse(&worst, f);
-			if (f == BT_F_BAN || f == BT_F_STORE)
+			if (f == BT_F_BAN || f == BT_F_STORE || f == BT_F_BUSY)
 				break;
 		}
 		return worst;
@@ -470,7 +470,7 @@ sent_ticker(struct bt_ingest *x, char **syms, int nsyms, struct sres *res,
 		f = ticker_batch(x, syms + from, nsyms - from < 100 ?
 		    nsyms - from : 100, res, err);
 		bt_fail_worse(&worst, f);
-		if (f == BT_F_BAN || f == BT_F_STORE)
+		if (f == BT_F_BAN || f == BT_F_STORE || f == BT_F_BUSY)
 			break;
 	}
 	return worst;
@@ -520,7 +520,8 @@ sent_symbol(struct bt_ingest *x, const char *sym, struct sres *res)
 			snprintf(res->err, sizeof(res->err), "%s", err);
 		bt_fail_worse(&res->fail, f);
 		/* An outage or a ban: the other sources wait too. */
-		if (f == BT_F_TRANSPORT || f == BT_F_BAN || f == BT_F_STORE)
+		if (f == BT_F_TRANSPORT || f == BT_F_BAN || f == BT_F_STORE ||
+		    f == BT_F_BUSY)
 			break;
 	}
 	/* contracts.md style: one WARNING a day for a symbol without them. */
@@ -773,7 +774,7 @@ macro_series(struct bt_ingest *x, const char *series, const char *key,
 			if (!sqlite3_get_autocommit(x->db))
 				bt_rollback(x->db);
 			snprintf(err, BT_ERRLEN, "%s: %s", series, why);
-			f = rc == BT_EX_TEMPFAIL ? BT_F_BAN : BT_F_STORE;
+			f = rc == BT_EX_TEMPFAIL ? BT_F_BUSY : BT_F_STORE;
 		}
 	}
 	x->rows += m.added + m.revised;
@@ -841,7 +842,7 @@ bt_context_macro(struct bt_ingest *x)
 		 */
 		rc = bt_exit_worse(rc, f == BT_F_API ? BT_EX_CONFIG :
 		    bt_fail_exit(f));
-		if (f == BT_F_STORE || f == BT_F_BAN)
+		if (f == BT_F_STORE || f == BT_F_BAN || f == BT_F_BUSY)
 			break;
 	}
 	rc = summary(x, "macro", "series", n, failed, rc);

@@ -260,7 +260,7 @@ bt_ingest_store(struct bt_ingest *x, const char *symbol, const char *tf,
 	return BT_F_NONE;
 fail_state:
 	bt_rollback(x->st);
-	return rc == BT_EX_TEMPFAIL ? BT_F_BAN : BT_F_STORE;
+	return rc == BT_EX_TEMPFAIL ? BT_F_BUSY : BT_F_STORE;
 }
 
 /* ------------------------------------------------------ indicator table */

@@ -282,7 +282,7 @@ pair_end(struct bt_ingest *x, struct pairrun *pr, enum bt_fail *worst,
 	 */
 	if (pr->k.fail == BT_F_BAN)
 		bt_ingest_ban(x);
-	else if (pr->k.fail == BT_F_STORE)
+	else if (pr->k.fail == BT_F_STORE || pr->k.fail == BT_F_BUSY)
 		atomic_store(&x->bn.stop, true);
 	if (pr->k.trips) {
 		bt_event(x->dry ? NULL : x->st, "CRITICAL",
@@ -524,8 +524,9 @@ judge(struct bt_ingest *x, char **syms, int nsyms, char **tfs, int ntfs,
 		    "(minimum %.0f%%)", out * 100, *current, *counted,
 		    min * 100);
 		*rc = bt_exit_worse(*rc, worst == BT_F_DATA ? BT_EX_DATAERR :
-		    worst == BT_F_RATE || worst == BT_F_DEADLINE ?
-		    BT_EX_TEMPFAIL : worst == BT_F_STORE ? BT_EX_IOERR :
+		    worst == BT_F_RATE || worst == BT_F_DEADLINE ||
+		    worst == BT_F_BUSY ? BT_EX_TEMPFAIL : worst == BT_F_STORE ?
+		    BT_EX_IOERR :
 		    BT_EX_UNAVAILABLE);
 	}
 	json_decref(stale);
@@ -553,7 +554,7 @@ bt_update_pairs(struct bt_ingest *x, int64_t since, int repair_days)
 		fputs("\r\033[K", stderr);
 	cov = judge(x, syms, nsyms, tfs, ntfs, worst, &rc, &cur, &cnt);
 	if (worst == BT_F_BAN || worst == BT_F_STORE || worst == BT_F_RATE ||
-	    worst == BT_F_DEADLINE)
+	    worst == BT_F_DEADLINE || worst == BT_F_BUSY)
 		rc = bt_exit_worse(rc, bt_fail_exit(worst));
 	rc = bt_exit_worse(rc, bt_ingest_sweep(x));
 	rec = bt_rec("summary");

@@ -53,4 +53,21 @@ test_expect_success 'the locks free: the next run does it all' '
 	test "$(sql $BT_HOME/db/crypto_agent.db "select count(distinct symbol) from ohlcv_d1")" = 2
 '
 
+# A store held past the budget during a run over Binance is the store's
+# business: exit 75, the next run goes on; never a remembered 418 ban
+# with its CRITICAL (the lock's 75 was once taken for a ban).
+test_expect_success 'over Binance with the store locked: 75, no ban recorded, no banned CRITICAL' '
+	start_server binance --data $DATA/vision --now 2025-05-31T12:30:00Z &&
+	export BT_BINANCE_URL=$binance_URL BT_SYMBOLS=BTCUSDT BT_TIMEFRAMES=1d &&
+	hold write.lock &&
+	rc=0 && BT_NOW=2025-05-31T12:30:00Z bt-fetch -q >out 2>err || rc=$?
+	release &&
+	test "$rc" = 75 &&
+	test "$(sql $ST "select count(*) from kv where key=\"binance_ban_until\"")" = 0 &&
+	test "$(sql $ST "select count(*) from events where kind=\"banned\"")" = 0 &&
+	! grep -q "banned this IP" out err &&
+	BT_NOW=2025-05-31T12:30:00Z test_expect_code 0 bt-fetch -q >out 2>err &&
+	test "$(sql $BT_HOME/db/crypto_agent.db "select count(*) from ohlcv_d1 where symbol=\"BTCUSDT\" and timestamp >= 1735689600000")" -gt 100
+'
+
 test_done
