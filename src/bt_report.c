@@ -9,11 +9,16 @@
  * - The judgement reads the thresholds of the configuration only, and
  *   only a series from the store can be stale.
  */
+#include <ctype.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "bt_conf.h"
+#include "bt_parse.h"
 #include "bt_report.h"
 
 json_t *
@@ -82,24 +87,226 @@ bt_equity_header(enum strat id)
 	return h.p;
 }
 
-/* ",v" in the shortest form that reads back as the same double. */
+/*
+ * %g's layout of the p digits r (no point) with exponent x: as "%.*g"
+ * with precision p prints them, trailing zeros and a bare point dropped.
+ */
+static size_t
+g_layout(char *out, bool neg, const char *r, int p, int x)
+{
+	char *o = out, *dot = NULL;
+	int i;
+
+	if (neg)
+		*o++ = '-';
+	if (x < -4 || x >= p) {
+		*o++ = r[0];
+		dot = o;
+		*o++ = '.';
+		memcpy(o, r + 1, (size_t)(p - 1));
+		o += p - 1;
+	} else if (x >= 0) {
+		memcpy(o, r, (size_t)x + 1);
+		o += x + 1;
+		dot = o;
+		*o++ = '.';
+		memcpy(o, r + x + 1, (size_t)(p - 1 - x));
+		o += p - 1 - x;
+	} else {
+		*o++ = '0';
+		dot = o;
+		*o++ = '.';
+		for (i = x; i < -1; i++)
+			*o++ = '0';
+		memcpy(o, r, (size_t)p);
+		o += p;
+	}
+	while (o[-1] == '0')
+		o--;
+	if (o - 1 == dot)
+		o--;
+	if (x < -4 || x >= p)
+		o += sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+/* The same as bt_fmt_num(), as the C library says it: the reference. */
+static size_t
+fmt_num_libc(double v, char *out)
+{
+	int prec;
+
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(out, BT_NUMLEN, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	if (prec == 17)
+		snprintf(out, BT_NUMLEN, "%.17g", v);
+	return strlen(out);
+}
+
+/*
+ * A positive finite double v = m * 2^e, exactly, on the scale of its 17
+ * digits: v * 10^k = m * 5^k * 2^(e + k) is from 10^16 to 10^17, for k
+ * from 0 to 22 (v from about 10^-6 to 10^16, which every equity, price
+ * and percentage is), in 128 bits.  False elsewhere, and for a
+ * subnormal: the C library decides those.
+ */
+struct exact {
+	uint64_t	 m;	/* v's significand, 53 bits */
+	int		 e;	/* v = m * 2^e */
+	int		 k;	/* the scale: v * 10^k has 17 digits */
+};
+
+/*
+ * v * 10^k rounded to p digits (to the nearest multiple of 10^(17-p)),
+ * as a p-digit integer (10^p when it rounds up to one more digit).
+ * False on an exact tie, which the library's rounding mode settles.
+ */
+static bool
+round_to(const struct exact *x, int p, uint64_t *n)
+{
+	static const uint64_t p10[] = { 1, 10, 100 };
+	unsigned __int128 a, d, q, r;
+	uint64_t p5;
+	int i, t = x->e + x->k;
+
+	for (p5 = 1, i = 0; i < x->k; i++)
+		p5 *= 5;
+	a = (unsigned __int128)x->m * p5;
+	if (t >= 0) {
+		a <<= t;
+		d = p10[17 - p];
+	} else
+		d = (unsigned __int128)p10[17 - p] << -t;
+	q = a / d;
+	r = a % d;
+	if (2 * r == d)
+		return false;
+	*n = (uint64_t)q + (2 * r > d);
+	return true;
+}
+
+static bool
+exact17(double v, struct exact *x)
+{
+	uint64_t n;
+	int ex, tries;
+
+	x->m = (uint64_t)ldexp(frexp(v, &ex), 53);
+	x->e = ex - 53;
+	if (x->m < ((uint64_t)1 << 52))
+		return false;			/* subnormal */
+	x->k = 16 - (int)floor(log10(v));
+	for (tries = 0; tries < 3; tries++) {
+		/* Within 128 bits: m 5^k < 2^105, the shifts below 2^120. */
+		if (x->k < 0 || x->k > 22 || x->e + x->k < -100 ||
+		    x->e + x->k > 10 || !round_to(x, 17, &n))
+			return false;
+		if (n >= 100000000000000000ULL)
+			x->k--;
+		else if (n < 10000000000000000ULL)
+			x->k++;
+		else
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether c (17 digits' worth, on x's scale: c * 10^-k) reads back as x's
+ * double: it lies within half a unit in the last place of v, the bounds
+ * included when m is even (ties go to even).  -1 when this cannot say
+ * (v a power of two, whose lower neighbour is nearer).
+ */
+static int
+reads_back(const struct exact *x, uint64_t c)
+{
+	unsigned __int128 a, b, d, h;
+	uint64_t p5;
+	int i, t = x->e + x->k;
+
+	if (x->m == ((uint64_t)1 << 52))
+		return -1;
+	for (p5 = 1, i = 0; i < x->k; i++)
+		p5 *= 5;
+	/* Twice both sides, so that half a unit is whole: */
+	if (t < 0) {	/* |c * 2^(1-t) - 2 m 5^k| against 5^k */
+		a = (unsigned __int128)c << (1 - t);
+		b = ((unsigned __int128)x->m * p5) << 1;
+		h = p5;
+	} else {	/* |2c - 2 m 5^k 2^t| against 5^k 2^t */
+		a = (unsigned __int128)c << 1;
+		b = ((unsigned __int128)x->m * p5) << (t + 1);
+		h = (unsigned __int128)p5 << t;
+	}
+	d = a > b ? a - b : b - a;
+	return d < h || (d == h && (x->m & 1) == 0);
+}
+
+/*
+ * The first of "%.15g", "%.16g" and "%.17g" that reads back as v, byte
+ * for byte, without the C library: v's exact value rounded to 15, 16
+ * and 17 digits (round_to()), laid out as %g does (g_layout()), the
+ * first that lies nearer v than its neighbours (reads_back()).  What
+ * exact17() does not take, and exact ties, go to the library.  A job's
+ * equity.csv has 60 x 250 numbers, and trying each precision with
+ * snprintf and strtod was a third of the daily job's instructions.
+ */
+size_t
+bt_fmt_num(double v, char *out)
+{
+	static const uint64_t p10[] = { 1, 10, 100 };
+	struct exact x;
+	char r[17];
+	bool neg = signbit(v);
+	uint64_t n, c;
+	int p, i, xr, ok;
+	size_t len;
+	double back;
+
+	if (v == 0)
+		return (size_t)sprintf(out, "%s", neg ? "-0" : "0");
+	if (!isfinite(v) || !exact17(fabs(v), &x))
+		return fmt_num_libc(v, out);
+	for (p = 15; p <= 17; p++) {
+		if (!round_to(&x, p, &n))
+			return fmt_num_libc(v, out);
+		c = n * p10[17 - p];
+		xr = 16 - x.k;
+		if (c == 100000000000000000ULL) {	/* 9.99... up to 10 */
+			n /= 10;
+			xr++;
+		}
+		for (i = p - 1; i >= 0; i--, n /= 10)
+			r[i] = (char)('0' + n % 10);
+		len = g_layout(out, neg, r, p, xr);
+		if (p == 17)
+			return len;
+		if ((ok = reads_back(&x, c)) == -1) {
+			if (bt_parse_decimal(out, len, &back) == -1)
+				back = strtod(out, NULL);
+			ok = back == v;
+		}
+		if (ok)
+			return len;
+	}
+	return len;
+}
+
+/* ",v", or "," when v is not finite. */
 static void
 csv_num(FILE *fp, double v)
 {
-	char buf[40];
-	int prec;
+	char buf[BT_NUMLEN];
 
 	if (!isfinite(v)) {
 		fputc(',', fp);
 		return;
 	}
-	for (prec = 15; prec < 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	if (prec == 17)
-		snprintf(buf, sizeof(buf), "%.17g", v);
+	bt_fmt_num(v, buf);
 	fprintf(fp, ",%s", buf);
 }
 

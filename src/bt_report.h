@@ -31,6 +31,13 @@ json_t	*bt_symbol_line(const struct series *s, enum strat id,
 bool	 bt_judge(const struct series *s, const char *tf, bool store,
 	    json_t *m, json_t *reasons);
 
+/*
+ * v in the shortest of "%.15g", "%.16g" and "%.17g" that reads back as v
+ * (the CSV files' numbers), into out (BT_NUMLEN bytes); its length.
+ */
+#define BT_NUMLEN	32
+size_t	 bt_fmt_num(double v, char *out);
+
 /* The --trades rows of a symbol's closed trades. */
 void	 bt_write_trades(FILE *fp, const char *sym, const struct trade *tr,
 	    size_t n);

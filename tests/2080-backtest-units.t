@@ -3,8 +3,9 @@
 # tests/unit/engine-test.c (bt_engine.c's execution model on bars made by
 # hand), tests/unit/metrics-test.c (bt_metrics.c on a known equity
 # curve), rolling-test.c (pandas' rolling mean on the 500000-bar walk),
-# bars-test.c (bar sizes and pandas' resample of GOOG) and decimal-test.c
-# (bt_parse_decimal()'s fast path against strtod).
+# bars-test.c (bar sizes and pandas' resample of GOOG), decimal-test.c
+# (bt_parse_decimal()'s fast path against strtod) and numfmt-test.c
+# (bt_fmt_num(), the CSV files' numbers, against the C library's).
 #
 # Builds both with the library's sources, plain, and runs them; their
 # checks are reported one by one, numbered after this script's.  With
@@ -13,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CC=${CC:-cc}
-tests="engine metrics rolling bars decimal"
+tests="engine metrics rolling bars decimal numfmt"
 pkg="sqlite3 libcurl jansson"
 # Flags are lists, split on purpose.
 # shellcheck disable=SC2086
