@@ -40,8 +40,11 @@ struct bt_candle {
 #define BT_PARSE_MALFORMED	(-2)
 int	 bt_parse_klines(const char *body, size_t len, int64_t iv,
 	    struct bt_candle **out, size_t *n, char *err);
-/* data.binance.vision CSV (ms or us, header optional). */
-int	 bt_parse_kline_csv(const char *name, const char *buf, size_t len,
+/*
+ * data.binance.vision CSV (ms or us, header optional), parsed in place:
+ * buf[len] is '\0', and the separators in buf are overwritten.
+ */
+int	 bt_parse_kline_csv(const char *name, char *buf, size_t len,
 	    int64_t iv, struct bt_candle **out, size_t *n, char *err);
 /* freqtrade JSON: [[ms,o,h,l,c,v],...]. */
 int	 bt_parse_freqtrade(const char *name, const char *buf, size_t len,

@@ -719,11 +719,17 @@ fail:
 	return -1;
 }
 
+/*
+ * Read straight into one buffer, sized once by fstat() for a regular
+ * file (a candle file of a year is megabytes: growing by doubling, or
+ * through a chunk, copied it two or three times over).
+ */
 char *
 bt_read_file(const char *path, size_t max, size_t *len, char *err)
 {
 	struct bt_buf b = { 0 };
-	char chunk[65536];
+	struct stat st;
+	size_t want;
 	ssize_t r;
 	int fd;
 
@@ -733,8 +739,17 @@ bt_read_file(const char *path, size_t max, size_t *len, char *err)
 		snprintf(err, BT_ERRLEN, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	want = 65536;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		want = (size_t)st.st_size < max ? (size_t)st.st_size + 1 :
+		    max + 1;
 	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
+		if (b.cap - b.len < 2) {
+			b.cap = b.cap ? b.cap * 2 : want + 1;
+			if ((b.p = realloc(b.p, b.cap)) == NULL)
+				abort();
+		}
+		r = read(fd, b.p + b.len, b.cap - b.len - 1);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
@@ -744,17 +759,17 @@ bt_read_file(const char *path, size_t max, size_t *len, char *err)
 		}
 		if (r == 0)
 			break;
-		if (b.len + (size_t)r > max) {
+		b.len += (size_t)r;
+		if (b.len > max) {
 			snprintf(err, BT_ERRLEN, "%s: larger than %zu bytes",
 			    path, max);
 			goto fail;
 		}
-		bt_buf_add(&b, chunk, (size_t)r);
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);
-	bt_buf_add(&b, "", 1);		/* NUL-terminated for parsers */
-	*len = b.len - 1;
+	b.p[b.len] = '\0';		/* NUL-terminated for parsers */
+	*len = b.len;
 	return b.p;
 fail:
 	if (fd != STDIN_FILENO)
