@@ -220,22 +220,12 @@ open_state(struct bt_backups *b)
 static int
 may_start(const struct opts *o, struct bt_backups *b)
 {
-	char owner[256];
-	json_t *rec;
-
 	if (restoring(o)) {
 		open_state(b);
 		return bt_restore_wlock(b, &o->rq);
 	}
-	if (o->mode != M_VERIFY && bt_store_locked(owner, sizeof(owner))) {
-		rec = bt_rec("locked");
-		json_object_set_new(rec, "severity", json_string("WARNING"));
-		json_object_set_new(rec, "message", json_string("db/LOCKED is "
-		    "present: a restore or rollback is running"));
-		json_object_set_new(rec, "owner", json_string(owner));
-		bt_emit(rec);
+	if (o->mode != M_VERIFY && bt_store_locked_say(NULL))
 		return BT_EX_TEMPFAIL;
-	}
 	if (o->mode != M_VERIFY && o->mode != M_TEST && !b->dry &&
 	    access(b->store, F_OK) == -1) {
 		bt_warnx("%s: %s", b->store, strerror(errno));

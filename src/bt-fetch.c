@@ -278,24 +278,6 @@ gaps_input(char **buf)
 	return in;
 }
 
-/* A restore or rollback owns the store (contracts.md, db/LOCKED). */
-static bool
-locked(void)
-{
-	char owner[256];
-	json_t *rec;
-
-	if (!bt_store_locked(owner, sizeof(owner)))
-		return false;
-	rec = bt_rec("locked");
-	json_object_set_new(rec, "severity", json_string("WARNING"));
-	json_object_set_new(rec, "message", json_string("db/LOCKED is "
-	    "present: a restore or rollback is running; not writing"));
-	json_object_set_new(rec, "owner", json_string(owner));
-	bt_emit(rec);
-	return true;
-}
-
 /* --migrate: the seed's plain tables into bt's layout, and its line. */
 static int
 migrate(sqlite3 *db)
@@ -427,7 +409,7 @@ main(int argc, char *argv[])
 	srandom((unsigned)(getpid() ^ (unsigned)bt_now_ms()));
 	if (o.mode == M_GAPS && (gaps_in = gaps_input(&gaps_buf)) == NULL)
 		return bt_finish(BT_EX_NOINPUT);
-	if (locked()) {
+	if (bt_store_locked_say("not writing")) {
 		rc = BT_EX_TEMPFAIL;
 		goto out;
 	}

@@ -140,25 +140,6 @@ options(int argc, char *argv[], struct bt_check *x, struct opts *o)
 	return 0;
 }
 
-/* A restore or rollback owns the store (contracts.md, db/LOCKED). */
-static bool
-store_locked(void)
-{
-	char owner[256];
-	json_t *rec;
-
-	if (!bt_store_locked(owner, sizeof(owner)))
-		return false;
-	rec = bt_rec("locked");
-	json_object_set_new(rec, "severity", json_string("WARNING"));
-	json_object_set_new(rec, "message", json_string("db/LOCKED is "
-	    "present: a restore or rollback is running; not validating a "
-	    "store being replaced"));
-	json_object_set_new(rec, "owner", json_string(owner));
-	bt_emit(rec);
-	return true;
-}
-
 /* Read-only without writes to make (-n, --gaps), and only if it is there. */
 static int
 open_state(struct bt_check *x, char *err)
@@ -366,7 +347,9 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	if (!o.accept && store_locked()) {
+	/* A restore or rollback owns the store (contracts.md). */
+	if (!o.accept &&
+	    bt_store_locked_say("not validating a store being replaced")) {
 		rc = BT_EX_TEMPFAIL;
 		goto out;
 	}

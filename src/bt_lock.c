@@ -237,6 +237,29 @@ bt_store_locked(char *owner, size_t len)
 	return true;
 }
 
+/*
+ * When db/LOCKED is there, says so as every program does: the "locked"
+ * WARNING line with the owner's line and what the program leaves undone
+ * (why, after "; ", or nothing).  True when it is there.
+ */
+bool
+bt_store_locked_say(const char *why)
+{
+	char owner[256];
+	json_t *rec;
+
+	if (!bt_store_locked(owner, sizeof(owner)))
+		return false;
+	rec = bt_rec("locked");
+	json_object_set_new(rec, "severity", json_string("WARNING"));
+	json_object_set_new(rec, "message", json_sprintf("db/LOCKED is "
+	    "present: a restore or rollback is running%s%s",
+	    why != NULL ? "; " : "", why != NULL ? why : ""));
+	json_object_set_new(rec, "owner", json_string(owner));
+	bt_emit(rec);
+	return true;
+}
+
 /* A string member of o into dst; "" when o lacks it. */
 static void
 copy_member(char *dst, size_t len, json_t *o, const char *key)

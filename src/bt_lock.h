@@ -35,6 +35,8 @@ void	 bt_wunlock(void);
 int	 bt_flock_holders(const char *path, long *pids, int max);
 /* db/LOCKED: a restore or rollback is in progress. */
 bool	 bt_store_locked(char *owner, size_t len);
+/* The same, said as a "locked" WARNING line with why nothing is done. */
+bool	 bt_store_locked_say(const char *why);
 
 /*
  * db/LOCKED's content, as a restore or rollback writes it (bt-backup(1),

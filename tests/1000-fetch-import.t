@@ -147,6 +147,7 @@ test_expect_success 'db/LOCKED keeps every writer out with 75' '
 	before=$(sql $DB "select count(*) from candles") &&
 	test_expect_code 75 bt-fetch --import $FT/ETH_USDT-4h.json >out &&
 	json_has out "select(.event==\"locked\") | .severity==\"WARNING\"" &&
+	json_has out "select(.event==\"locked\") | .owner==\"pid=1 start=1 boot=x\" and .message==\"db/LOCKED is present: a restore or rollback is running; not writing\"" &&
 	test "$(sql $DB "select count(*) from candles")" = "$before" &&
 	rm $BT_HOME/db/LOCKED
 '

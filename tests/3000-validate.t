@@ -203,6 +203,7 @@ test_expect_success 'db/LOCKED: a restore is running, exit 75' '
 	echo "{}" >$BT_HOME/db/LOCKED &&
 	test_expect_code 75 bt-validate >out &&
 	json_has out "select(.event==\"locked\")" &&
+	json_has out "select(.event==\"locked\") | .message==\"db/LOCKED is present: a restore or rollback is running; not validating a store being replaced\"" &&
 	rm $BT_HOME/db/LOCKED
 '
 
