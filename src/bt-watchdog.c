@@ -133,6 +133,7 @@ metrics(struct bt_watch *x)
 		return;
 	in.backtest = x->backtest;
 	in.failing = x->failing;
+	in.cov = x->have_cov ? &x->cov : NULL;
 	if ((rc = bt_prom_write(x->st, path, &in, err)) != 0) {
 		bt_watch_check(x, "metrics", false, "WARNING", "unwritten",
 		    NULL, "metrics not written: %s", err);
@@ -174,6 +175,7 @@ main(int argc, char *argv[])
 	bt_health_alert_path(&x);
 	bt_health_ping(&x);
 	metrics(&x);
+	bt_cov_free(&x.cov);
 	bt_close(x.st);
 	return bt_finish(bt_exit_worse(x.exit, bt_conf_status()));
 }

@@ -20,7 +20,6 @@
 #include "bt_alertcheck.h"
 #include "bt_conf.h"
 
-static const char *sevs[BT_SEV_N] = { "INFO", "WARNING", "CRITICAL" };
 
 static int
 line(const char *check, bool ok, const char *msg, const char *fix,
@@ -116,11 +115,9 @@ bt_alertcheck(bool send)
 	char err[BT_ERRLEN], msg[512], which[64];
 	double deadline = bt_mono() + 60;
 	int rc = 0, s, o;
-	bool any = bt_secret_set("TELEGRAM_BOT_TOKEN"), done[BT_SEV_N] = { 0 };
+	bool done[BT_SEV_N] = { 0 };
 
-	for (s = 0; s < BT_SEV_N; s++)
-		any = any || *bt_alerts_chat(s) != '\0';
-	if (!any)
+	if (!bt_alerts_configured())
 		return line("telegram", false, "no Telegram configured: alerts "
 		    "are printed, never sent", "set TELEGRAM_BOT_TOKEN_FILE and "
 		    "TELEGRAM_CHAT_CRITICAL (bt-digest(1))", NULL);
@@ -146,20 +143,20 @@ bt_alertcheck(bool send)
 			continue;
 		if (*bt_alerts_chat(s) == '\0') {
 			snprintf(msg, sizeof(msg), "no chat for %s alerts: they "
-			    "wait, unsent", sevs[s]);
+			    "wait, unsent", bt_sevname[s]);
 			snprintf(err, sizeof(err), "set TELEGRAM_CHAT_%s or "
-			    "TELEGRAM_BACKTEST_CHANNEL", sevs[s]);
+			    "TELEGRAM_BACKTEST_CHANNEL", bt_sevname[s]);
 			rc = bt_exit_worse(rc, line("telegram_chat", false, msg,
-			    err, json_pack("{s:s}", "alerts", sevs[s])));
+			    err, json_pack("{s:s}", "alerts", bt_sevname[s])));
 			continue;
 		}
-		snprintf(which, sizeof(which), "%s", sevs[s]);
+		snprintf(which, sizeof(which), "%s", bt_sevname[s]);
 		for (o = s - 1; o >= 0; o--)
 			if (strcmp(bt_alerts_chat(o), bt_alerts_chat(s)) == 0) {
 				done[o] = true;
 				strncat(which, ", ", sizeof(which) -
 				    strlen(which) - 1);
-				strncat(which, sevs[o], sizeof(which) -
+				strncat(which, bt_sevname[o], sizeof(which) -
 				    strlen(which) - 1);
 			}
 		if ((o = chat(&tg, bt_alerts_chat(s), which, send, deadline)) ==

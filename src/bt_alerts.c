@@ -35,7 +35,7 @@
 #define ITEM_MAX	1500	/* bytes of one rendered line */
 #define MSG_MAX		500	/* bytes of an event's message in a line */
 
-static const char *sevname[BT_SEV_N] = { "INFO", "WARNING", "CRITICAL" };
+const char *const bt_sevname[BT_SEV_N] = { "INFO", "WARNING", "CRITICAL" };
 
 struct part {
 	struct bt_buf text;
@@ -78,7 +78,7 @@ sevnum(const char *s)
 	int i;
 
 	for (i = 0; s != NULL && i < BT_SEV_N; i++)
-		if (strcmp(s, sevname[i]) == 0)
+		if (strcmp(s, bt_sevname[i]) == 0)
 			return i;
 	return -1;
 }
@@ -142,7 +142,6 @@ static void
 add_virtual(struct bt_alerts *x, json_t *ev, int sev)
 {
 	struct bt_alert_group *g;
-	char ts[32];
 	int64_t t;
 	size_t i;
 	const char *kind, *sym, *tf, *msg, *prog;
@@ -155,7 +154,6 @@ add_virtual(struct bt_alerts *x, json_t *ev, int sev)
 	if (json_string_value(json_object_get(ev, "ts")) == NULL ||
 	    bt_parse_time(json_string_value(json_object_get(ev, "ts")), &t))
 		t = bt_now_ms();
-	(void)ts;
 	for (i = 0; i < x->ng; i++) {
 		g = &x->g[i];
 		if (g->sev == sev && strcmp(g->kind, kind ? kind : "event") == 0 &&
@@ -450,6 +448,17 @@ bt_alerts_chat(int sev)
 	return bt_conf("TELEGRAM_BACKTEST_CHANNEL");
 }
 
+bool
+bt_alerts_configured(void)
+{
+	int s;
+
+	for (s = 0; s < BT_SEV_N; s++)
+		if (*bt_alerts_chat(s) != '\0')
+			return true;
+	return bt_secret_set("TELEGRAM_BOT_TOKEN");
+}
+
 /* Adds the pending groups of severity `sev' routed as `route'. */
 static size_t
 add_groups(struct bt_alerts *x, struct bt_alert_msg *m, int sev, int route,
@@ -465,7 +474,7 @@ add_groups(struct bt_alerts *x, struct bt_alert_msg *m, int sev, int route,
 	if (n == 0)
 		return 0;
 	if (head == NULL) {
-		if (asprintf(&s, "bt %s: %zu alert%s", sevname[sev], n,
+		if (asprintf(&s, "bt %s: %zu alert%s", bt_sevname[sev], n,
 		    n > 1 ? "s" : "") == -1)
 			abort();
 	} else if (asprintf(&s, "%s: %zu", head, n) == -1)
@@ -647,7 +656,7 @@ insert_send(struct bt_alerts *x, const char *chat, int sev, int64_t events,
 	cut_utf8(head, 120);
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_text(s, 2, chat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, sevname[sev], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, bt_sevname[sev], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, events);
 	sqlite3_bind_int(s, 5, partno);
 	sqlite3_bind_int(s, 6, nparts);
@@ -716,7 +725,7 @@ mark_sent(struct bt_alerts *x, const struct part *p, const char *chat, int sev,
 		g = &x->g[p->grps[i]];
 		sqlite3_bind_int64(s, 1, now);
 		sqlite3_bind_text(s, 2, chat, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, sevname[g->sev], -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, bt_sevname[g->sev], -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 4, g->kind, -1, SQLITE_STATIC);
 		if (g->symbol)
 			sqlite3_bind_text(s, 5, g->symbol, -1, SQLITE_STATIC);
@@ -786,7 +795,7 @@ mark_refused(struct bt_alerts *x, const char *chat, int sev, const char *text,
 	cut_utf8(head, 120);
 	sqlite3_bind_int64(s, 1, bt_now_ms());
 	sqlite3_bind_text(s, 2, chat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, sevname[sev], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, bt_sevname[sev], -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, head, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 5, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, why, -1, SQLITE_STATIC);
@@ -865,7 +874,7 @@ sent_line(struct bt_alerts *x, const char *chat, int sev, size_t part, size_t np
 		return;
 	rec = bt_rec("sent");
 	json_object_set_new(rec, "chat", json_string(chat));
-	json_object_set_new(rec, "severity", json_string(sevname[sev]));
+	json_object_set_new(rec, "severity", json_string(bt_sevname[sev]));
 	json_object_set_new(rec, "part", json_integer((json_int_t)part));
 	json_object_set_new(rec, "parts", json_integer((json_int_t)np));
 	json_object_set_new(rec, "events", json_integer(nev));
@@ -967,7 +976,7 @@ deliver(struct bt_alerts *x, struct bt_alert_msg *m, struct part *p, size_t np)
 			json_object_set_new(rec, "chat", x->offline ?
 			    json_null() : json_string(m->chat));
 			json_object_set_new(rec, "severity",
-			    json_string(sevname[m->sev]));
+			    json_string(bt_sevname[m->sev]));
 			json_object_set_new(rec, "part", json_integer(
 			    (json_int_t)i + 1));
 			json_object_set_new(rec, "parts",
@@ -1214,14 +1223,9 @@ bt_alerts_decide_due(struct bt_alerts *x, bool critical_only)
 int
 bt_alerts_open_telegram(struct bt_alerts *x, char *err)
 {
-	bool any;
 	int s, rc;
 
-	any = bt_secret_set("TELEGRAM_BOT_TOKEN");
-	for (s = 0; s < BT_SEV_N; s++)
-		if (*bt_alerts_chat(s) != '\0')
-			any = true;
-	if (!any) {
+	if (!bt_alerts_configured()) {
 		x->offline = true;
 		return 0;
 	}
@@ -1237,7 +1241,7 @@ bt_alerts_open_telegram(struct bt_alerts *x, char *err)
 			x->nochat[s] = true;
 			snprintf(err, BT_ERRLEN, "no chat for %s alerts: set "
 			    "TELEGRAM_CHAT_%s or TELEGRAM_BACKTEST_CHANNEL",
-			    sevname[s], sevname[s]);
+			    bt_sevname[s], bt_sevname[s]);
 		}
 	for (s = 0; s < BT_SEV_N; s++)
 		if (x->nochat[s])
@@ -1331,7 +1335,7 @@ bt_alerts_list(struct bt_alerts *x, int64_t since)
 		json_object_set_new(rec, "chat", *chat ? json_string(chat) :
 		    json_null());
 		json_object_set_new(rec, "severity",
-		    json_string(sevname[x->g[i].sev]));
+		    json_string(bt_sevname[x->g[i].sev]));
 		json_object_set_new(rec, "state", json_string("unsent"));
 		json_object_set_new(rec, "events", json_integer(x->g[i].count));
 		json_object_set_new(rec, "text", json_string(line));
@@ -1524,7 +1528,7 @@ bt_alerts_summary(struct bt_alerts *x, const struct bt_alert_stats *rs, int rc)
 		for (size_t k = 0; k < x->ng; k++)
 			if (x->g[k].sev == s)
 				n += x->g[k].count;
-		json_object_set_new(pend, sevname[s], json_integer(n));
+		json_object_set_new(pend, bt_sevname[s], json_integer(n));
 	}
 	json_object_set_new(sum, "due", pend);
 	json_object_set_new(sum, "messages", json_integer(x->sent));

@@ -60,6 +60,10 @@ struct bt_alerts {
 
 /* The chat a severity's alerts go to ("" when none is configured). */
 const char *bt_alerts_chat(int sev);
+/* A token or any chat is configured: else alerts are only printed. */
+bool	 bt_alerts_configured(void);
+/* INFO, WARNING, CRITICAL: the severities' names, by BT_SEV_*. */
+extern const char *const bt_sevname[BT_SEV_N];
 
 /* A failure of the run: on stderr, and the first in its runs row. */
 void	 bt_alerts_failed(struct bt_alerts *x, const char *fmt, ...)

@@ -30,20 +30,6 @@ floordiv(int64_t a, int64_t b)
 	return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/* Days since the epoch of a proleptic Gregorian date (H. Hinnant's). */
-static int64_t
-days_of(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = floordiv(y, 400);
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* The year and month (1..12) of a day since the epoch. */
 static void
 month_of(int64_t z, int64_t *y, int *m)
@@ -64,7 +50,7 @@ month_of(int64_t z, int64_t *y, int *m)
 static int64_t
 month_start(int64_t k)
 {
-	return days_of(1970 + floordiv(k, 12), (int)(k - floordiv(k, 12) *
+	return bt_days_from_civil(1970 + floordiv(k, 12), (int)(k - floordiv(k, 12) *
 	    12) + 1, 1) * DAY_MS;
 }
 

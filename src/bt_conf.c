@@ -1038,17 +1038,6 @@ bt_secret(const char *key, char *err)
 	return NULL;
 }
 
-void
-bt_conf_dump(FILE *fp)
-{
-	struct key *k;
-
-	for (k = keys; k->name != NULL; k++)
-		fprintf(fp, "%s=%s\n", k->name, k->kind == K_SECRET ?
-		    (k->val != NULL && *k->val != '\0' ? "(set)" : "") :
-		    k->val);
-}
-
 /*
  * etc/bt.conf.example: every key of the table, commented out with its
  * default and its line of help, under the table's headings.  Generated

@@ -35,8 +35,6 @@ int	 bt_conf_parse(const char *name, char *buf, size_t len,
 	    bool *secret_inside, char *err);
 int	 bt_conf_check(char *err);
 void	 bt_conf_reset(void);
-/* The keys, for `--help-config' style listings and tests. */
-void	 bt_conf_dump(FILE *fp);
 /* etc/bt.conf.example: every key with its default and a line of help. */
 void	 bt_conf_example(FILE *fp);
 

@@ -221,6 +221,25 @@ lock_of(sqlite3 *db)
 	return BT_LOCK_STORE;
 }
 
+/* A file: URI of path, read as immutable when asked (SQLite's URI rules). */
+char *
+bt_db_uri(const char *path, bool immutable)
+{
+	struct bt_buf b = { 0 };
+	const char *p;
+
+	bt_buf_add(&b, "file:", 5);
+	for (p = path; *p != '\0'; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			bt_buf_printf(&b, "%%%02x", (unsigned char)*p);
+		else
+			bt_buf_add(&b, p, 1);
+	}
+	if (immutable)
+		bt_buf_add(&b, "?immutable=1", 12);
+	return b.p;
+}
+
 /*
  * The name SQLite is to open for path, malloc'd, or NULL for path itself.
  * With BT_DB_SNAPSHOT and no -wal file beside it (no writer between a
@@ -232,8 +251,6 @@ lock_of(sqlite3 *db)
 static char *
 snapshot_name(const char *path, int mode)
 {
-	struct bt_buf b = { 0 };
-	const char *p;
 	char *wal;
 	bool whole;
 
@@ -245,14 +262,7 @@ snapshot_name(const char *path, int mode)
 	free(wal);
 	if (!whole)
 		return NULL;
-	bt_buf_printf(&b, "file:");
-	for (p = path; *p != '\0'; p++)
-		if (*p == '%' || *p == '?' || *p == '#')
-			bt_buf_printf(&b, "%%%02X", (unsigned char)*p);
-		else
-			bt_buf_add(&b, p, 1);
-	bt_buf_printf(&b, "?immutable=1");
-	return b.p;
+	return bt_db_uri(path, true);
 }
 
 /*

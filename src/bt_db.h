@@ -20,6 +20,8 @@ enum { BT_DB_RO = 0, BT_DB_RW = 1, BT_DB_CREATE = 2,
  */
 int	 bt_db_open(const char *path, int mode, int fmode, sqlite3 **db,
 	    char *err);
+/* A file: URI of path (malloc'd), ?immutable=1 when asked. */
+char	*bt_db_uri(const char *path, bool immutable);
 /* Exit code for a failed SQLite call: BUSY -> 75, IO/FULL -> 74, ... */
 int	 bt_sqlite_ex(int rc);
 /* sqlite3_errmsg(), but "no space left on device" for a full disk. */

@@ -47,31 +47,12 @@ bt_dbf_errno_ex(int e)
 	}
 }
 
-/* A file:...?immutable=1 URI: backups are never written once made. */
-static char *
-uri_of(const char *path, bool immutable)
-{
-	struct bt_buf b = { 0 };
-	const char *p;
-
-	bt_buf_add(&b, "file:", 5);
-	for (p = path; *p != '\0'; p++) {
-		if (*p == '%' || *p == '?' || *p == '#')
-			bt_buf_printf(&b, "%%%02x", (unsigned char)*p);
-		else
-			bt_buf_add(&b, p, 1);
-	}
-	if (immutable)
-		bt_buf_add(&b, "?immutable=1", 12);
-	return b.p;
-}
-
 /* Opens a database file; `flags' as sqlite3_open_v2's. */
 int
 bt_dbf_open(const char *path, int flags, bool immutable, sqlite3 **db,
     char *err)
 {
-	char *uri = uri_of(path, immutable);
+	char *uri = bt_db_uri(path, immutable);	/* backups: never written */
 	int rc;
 
 	rc = sqlite3_open_v2(uri, db, flags | SQLITE_OPEN_URI |

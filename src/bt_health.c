@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bt_alerts.h"
 #include "bt_conf.h"
 #include "bt_cov.h"
 #include "bt_health.h"
@@ -108,14 +109,14 @@ bt_health_config(struct bt_watch *x)
 void
 bt_health_store_lock(struct bt_watch *x)
 {
-	char owner[1024], err[BT_ERRLEN];
+	char err[BT_ERRLEN];
 	const char *boot, *op;
 	json_t *o;
 	long pid;
 	bool alive;
 	char *path;
 
-	if (!bt_store_locked(owner, sizeof(owner))) {
+	if (!bt_store_locked(NULL, 0)) {
 		bt_watch_check(x, "store_lock", true, NULL, "ok", NULL,
 		    "db/LOCKED is absent");
 		return;
@@ -125,9 +126,9 @@ bt_health_store_lock(struct bt_watch *x)
 	free(path);
 	pid = (long)json_integer_value(json_object_get(o, "pid"));
 	boot = json_string_value(json_object_get(o, "boot_id"));
-	alive = o != NULL && bt_watch_alive(pid) &&
-	    bt_proc_start_ticks(pid) == json_integer_value(json_object_get(o,
-	    "start_ticks")) && boot != NULL && strcmp(boot, bt_boot_id()) == 0;
+	alive = o != NULL && bt_watch_same(pid,
+	    json_integer_value(json_object_get(o, "start_ticks"))) &&
+	    boot != NULL && strcmp(boot, bt_boot_id()) == 0;
 	op = json_string_value(json_object_get(o, "op"));
 	if (alive)
 		bt_watch_check(x, "store_lock", true, NULL, "restoring",
@@ -451,7 +452,8 @@ bt_health_freshness(struct bt_watch *x)
 		refetch(x, &cov, stale, names.p);
 	json_decref(stale);
 	bt_buf_free(&names);
-	bt_cov_free(&cov);
+	x->cov = cov;		/* the metrics count the same (bt_prom.c) */
+	x->have_cov = true;
 }
 
 /* ----------------------------------------------------------- disk space */
@@ -771,11 +773,7 @@ bt_health_alert_path(struct bt_watch *x)
 	int64_t maxd = (int64_t)(bt_conf_double("BT_ALERT_MAX_DELAY") * 1000);
 
 	/* Without Telegram, bt-digest prints alerts: nothing to deliver. */
-	if (!bt_secret_set("TELEGRAM_BOT_TOKEN") &&
-	    *bt_conf("TELEGRAM_CHAT_CRITICAL") == '\0' &&
-	    *bt_conf("TELEGRAM_CHAT_WARNING") == '\0' &&
-	    *bt_conf("TELEGRAM_CHAT_INFO") == '\0' &&
-	    *bt_conf("TELEGRAM_BACKTEST_CHANNEL") == '\0') {
+	if (!bt_alerts_configured()) {
 		x->alert_ok = true;
 		bt_watch_check(x, "alert_path", true, NULL, "unconfigured",
 		    NULL, "no Telegram configured: bt-digest prints alerts "

@@ -302,7 +302,6 @@ build_pair(struct input *in, const char *sym, struct series *s, char *err)
 	if (rc == 0) {
 		s->left = left;
 		snprintf(s->src_tf, sizeof(s->src_tf), "%s", tfs[k]);
-		s->src_last = d->n > 0 ? d->t[d->n - 1] : -1;
 	}
 	free(c);
 	free(bars);
@@ -328,7 +327,6 @@ load_pair(struct input *in, const char *sym, struct series *s, char *err)
 			if ((rc = load_stored(in, &p, s, err)) == 0) {
 				snprintf(s->src_tf, sizeof(s->src_tf), "%s",
 				    in->tf);
-				s->src_last = s->t[s->n - 1];
 			}
 			return rc;
 		}
@@ -347,7 +345,6 @@ load_src(const struct input *in, const struct src *src, struct series *s,
 	if ((rc = window(in, &src->all, !(in->unit > 0 && in->unit != 1), s,
 	    err)) == 0) {
 		snprintf(s->src_tf, sizeof(s->src_tf), "%s", in->tf);
-		s->src_last = s->t[s->n - 1];
 	}
 	return rc;
 }
@@ -831,14 +828,10 @@ bt_input_free(struct input *in)
 const char *
 bt_tf_name(int64_t iv)
 {
-	static const char *names[] = { "1m", "3m", "5m", "15m", "30m", "1h",
-	    "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w" };
 	static char buf[32];
-	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (bt_tf_ms(names[i]) == iv)
-			return names[i];
+	if (bt_tf_of_ms(iv) != NULL)
+		return bt_tf_of_ms(iv);
 	snprintf(buf, sizeof(buf), "%llds", (long long)(iv / 1000));
 	return buf;
 }

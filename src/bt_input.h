@@ -34,7 +34,6 @@ struct series {
 	bool		 borrowed;	/* the arrays are the input's */
 	/* Where the bars came from, for staleness and warnings. */
 	char		 src_tf[12];	/* the stored timeframe read */
-	int64_t		 src_last;	/* its newest candle's open time */
 	struct bt_bars_left left;	/* bins left out when built */
 };
 

@@ -149,6 +149,25 @@ static const char *store_v2 =
 	"   last_slot>=old.slot AND (dirty IS NULL OR dirty>old.slot);"
 	" END;";
 
+/* Whether db has a table of that name: 1, 0, or -1 with err set. */
+static int
+has_table(sqlite3 *db, const char *name, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE "
+	    "type='table' AND name=?1", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+
 /*
  * Applies version 2 inside the caller's transaction.  A seed store may
  * already hold tables of the seed's names sentimento_mercado, macro_data
@@ -161,21 +180,13 @@ store_to_v2(sqlite3 *db, char *err)
 	static const char *seed[] = { "sentimento_mercado", "macro_data",
 	    "indicadores_tecnico" };
 	struct bt_ind_spec spec;
-	sqlite3_stmt *st;
 	char *sql;
 	size_t i;
-	bool table;
-	int rc;
+	int table, rc;
 
 	for (i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
-		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE "
-		    "type='table' AND name=?1", -1, &st, NULL) != SQLITE_OK) {
-			snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(db));
+		if ((table = has_table(db, seed[i], err)) == -1)
 			return BT_EX_SOFTWARE;
-		}
-		sqlite3_bind_text(st, 1, seed[i], -1, SQLITE_STATIC);
-		table = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
 		if (!table)
 			continue;
 		sql = sqlite3_mprintf("ALTER TABLE \"%w\" RENAME TO \"%w_seed\";"
@@ -671,7 +682,6 @@ out:
 int
 bt_store_migrate_plain(sqlite3 *db, json_t *report, char *err)
 {
-	sqlite3_stmt *st;
 	size_t i;
 	int rc;
 	bool plain[4] = { false };
@@ -679,15 +689,11 @@ bt_store_migrate_plain(sqlite3 *db, json_t *report, char *err)
 	if ((rc = bt_begin(db, err)) != 0)
 		return rc;
 	for (i = 0; i < 4; i++) {
-		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE "
-		    "type='table' AND name=?1", -1, &st, NULL) != SQLITE_OK) {
+		if ((rc = has_table(db, bt_tf_view(tfs4[i]), err)) == -1) {
 			rc = BT_EX_SOFTWARE;
 			goto fail;
 		}
-		sqlite3_bind_text(st, 1, bt_tf_view(tfs4[i]), -1,
-		    SQLITE_STATIC);
-		plain[i] = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
+		plain[i] = rc == 1;
 	}
 	/* The compact tables first; views only for tables not plain. */
 	if ((rc = bt_exec(db, store_v1, err)) != 0)

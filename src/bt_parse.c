@@ -1070,43 +1070,6 @@ csv_date(const char *s, int64_t *ms)
 	return bt_parse_time(s, ms);
 }
 
-/* A field without the blanks and quotes around it (cut in place). */
-static char *
-trimf(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t' || *s == '"')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '"'))
-		*--e = '\0';
-	return s;
-}
-
-/* The OHLCV CSV header: the columns of open..volume, by name. */
-static const char *ohlcv_names[] = { "open", "high", "low", "close",
-    "volume" };
-
-static int
-ohlcv_header(const char *name, size_t lineno, char **f, int nf, int col[5],
-    char *err)
-{
-	int i, j;
-
-	for (i = 1; i < nf; i++)
-		for (j = 0; j < 5; j++)
-			if (strcasecmp(trimf(f[i]), ohlcv_names[j]) == 0)
-				col[j] = i;
-	for (i = 0; i < 4; i++)
-		if (col[i] < 0) {
-			line_error(err, name, lineno, "no '%s' column in the "
-			    "header", ohlcv_names[i]);
-			return -1;
-		}
-	return 0;
-}
-
 /*
  * A field of fields(): field i without the blanks and quotes around it
  * (cut in place), its length in *len.
@@ -1123,6 +1086,30 @@ trimfl(char **f, int i, size_t *len)
 	*e = '\0';
 	*len = (size_t)(e - s);
 	return s;
+}
+
+/* The OHLCV CSV header: the columns of open..volume, by name. */
+static const char *ohlcv_names[] = { "open", "high", "low", "close",
+    "volume" };
+
+static int
+ohlcv_header(const char *name, size_t lineno, char **f, int nf, int col[5],
+    char *err)
+{
+	size_t len;
+	int i, j;
+
+	for (i = 1; i < nf; i++)
+		for (j = 0; j < 5; j++)
+			if (strcasecmp(trimfl(f, i, &len), ohlcv_names[j]) == 0)
+				col[j] = i;
+	for (i = 0; i < 4; i++)
+		if (col[i] < 0) {
+			line_error(err, name, lineno, "no '%s' column in the "
+			    "header", ohlcv_names[i]);
+			return -1;
+		}
+	return 0;
 }
 
 /* One OHLCV CSV row into k: the date, then the columns found by name. */

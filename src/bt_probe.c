@@ -176,8 +176,7 @@ read_status(struct bt_status *s, char *err)
 static bool
 is_backtest(const struct bt_status *s)
 {
-	return bt_watch_alive(s->pid) &&
-	    bt_proc_start_ticks(s->pid) == s->start_ticks &&
+	return bt_watch_same(s->pid, s->start_ticks) &&
 	    strcmp(s->boot_id, bt_boot_id()) == 0 &&
 	    getpgid((pid_t)s->pid) == (pid_t)s->pgid &&
 	    lock_ours(s->pgid);
@@ -327,8 +326,7 @@ gone(const struct bt_status *s, int pidfd)
 		p.events = POLLIN;
 		dead = poll(&p, 1, 0) == 1;
 	} else
-		dead = !bt_watch_alive(s->pid) ||
-		    bt_proc_start_ticks(s->pid) != s->start_ticks;
+		dead = !bt_watch_same(s->pid, s->start_ticks);
 	return dead && lock_held("run/backtest.lock") == 0;
 }
 
@@ -789,8 +787,9 @@ static void
 health(struct bt_watch *x, const struct bt_status *s, bool running,
     bool enabled, bool paused, int64_t now)
 {
-	int64_t flaky = count_log_problems(now - 3600000);
+	int64_t flaky;
 
+	/* The log (up to 4 MB of JSON) is read only when it can decide. */
 	if (running && (paused || !enabled))
 		bt_watch_check(x, "backtest", true, NULL, "HEALTHY",
 		    json_pack("{s:I, s:b}", "pid", (json_int_t)s->pid,
@@ -805,7 +804,7 @@ health(struct bt_watch *x, const struct bt_status *s, bool running,
 		    "must look, then remove it");
 	else if (!running && missed_slot(x, s, now))
 		;
-	else if (flaky > 5)
+	else if ((flaky = count_log_problems(now - 3600000)) > 5)
 		bt_watch_check(x, "backtest", false, "WARNING", "FLAKY",
 		    json_pack("{s:I}", "problems", (json_int_t)flaky),
 		    "backtest FLAKY: %lld WARNING or CRITICAL lines in its log "

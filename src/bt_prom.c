@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bt_alerts.h"
 #include "bt_conf.h"
 #include "bt_cov.h"
 #include "bt_lock.h"
@@ -56,50 +57,32 @@ label(struct bt_buf *b, const char *v)
 			bt_buf_add(b, v, 1);
 }
 
+/* The pairs' freshness, from the coverage the freshness check counted. */
 static void
-pairs(struct bt_buf *b, sqlite3 *st)
+pairs(struct bt_buf *b, const struct bt_cov *cov)
 {
-	char err[BT_ERRLEN], *path, **syms, **tfs;
-	sqlite3 *db = NULL;
-	struct bt_cov cov = { 0 };
-	int nsym, ntf, i, rc;
+	int i;
 	double now = (double)bt_now_ms() / 1000;
 
-	path = bt_store_path();
-	rc = bt_open_store(path, BT_DB_RO, &db, err);
-	free(path);
-	if (rc != 0)
-		return;
-	nsym = bt_conf_list("BT_SYMBOLS", &syms);
-	ntf = bt_conf_list("BT_TIMEFRAMES", &tfs);
-	rc = bt_coverage(db, st, NULL, syms, nsym, tfs, ntf, &cov, err);
-	bt_list_free(syms, nsym);
-	bt_list_free(tfs, ntf);
-	bt_close(db);
-	if (rc != 0) {
-		bt_cov_free(&cov);
-		return;
-	}
 	metric(b, "bt_candle_age_seconds", "gauge", "Time since the open of "
 	    "the newest stored candle of a pair (no sample: none stored).");
-	for (i = 0; i < cov.n; i++)
-		if (cov.p[i].last >= 0)
+	for (i = 0; i < cov->n; i++)
+		if (cov->p[i].last >= 0)
 			bt_buf_printf(b, "bt_candle_age_seconds{symbol=\"%s\","
-			    "tf=\"%s\"} %.3f\n", cov.p[i].symbol, cov.p[i].tf,
-			    now - (double)cov.p[i].last / 1000);
+			    "tf=\"%s\"} %.3f\n", cov->p[i].symbol, cov->p[i].tf,
+			    now - (double)cov->p[i].last / 1000);
 	metric(b, "bt_pair_current", "gauge", "1 when a pair's newest candle "
 	    "is within its staleness threshold, 0 when not; absent when "
 	    "left out of coverage (not TRADING).");
-	for (i = 0; i < cov.n; i++)
-		if (!cov.p[i].excluded)
+	for (i = 0; i < cov->n; i++)
+		if (!cov->p[i].excluded)
 			bt_buf_printf(b, "bt_pair_current{symbol=\"%s\",tf=\"%s\"} "
-			    "%d\n", cov.p[i].symbol, cov.p[i].tf,
-			    cov.p[i].current);
+			    "%d\n", cov->p[i].symbol, cov->p[i].tf,
+			    cov->p[i].current);
 	metric(b, "bt_coverage_ratio", "gauge", "Share of the configured "
 	    "pairs that are current (contracts.md); below BT_COVERAGE_MIN is "
 	    "CRITICAL.");
-	bt_buf_printf(b, "bt_coverage_ratio %.6f\n", cov.coverage);
-	bt_cov_free(&cov);
+	bt_buf_printf(b, "bt_coverage_ratio %.6f\n", cov->coverage);
 }
 
 static void
@@ -174,7 +157,6 @@ one(sqlite3 *st, const char *sql, const char *arg, double def)
 static void
 alerts(struct bt_buf *b, sqlite3 *st)
 {
-	static const char *sevs[] = { "INFO", "WARNING", "CRITICAL" };
 	static const struct {
 		const char *name, *type, *help, *sql;
 	} m[] = {
@@ -207,7 +189,7 @@ alerts(struct bt_buf *b, sqlite3 *st)
 		metric(b, m[i].name, m[i].type, m[i].help);
 		for (j = 0; j < 3; j++)
 			bt_buf_printf(b, "%s{severity=\"%s\"} %.0f\n", m[i].name,
-			    sevs[j], one(st, m[i].sql, sevs[j], 0));
+			    bt_sevname[j], one(st, m[i].sql, bt_sevname[j], 0));
 	}
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		metric(b, c[i].name, "counter", c[i].help);
@@ -305,7 +287,8 @@ bt_prom_write(sqlite3 *st, const char *path, const struct bt_prom_in *in,
 	    "bt-watchdog run that found a problem.");
 	bt_buf_printf(&b, "bt_watchdog_failing_checks %d\n", in->failing);
 	if (st != NULL) {
-		pairs(&b, st);
+		if (in->cov != NULL)
+			pairs(&b, in->cov);
 		jobs(&b, st);
 		alerts(&b, st);
 		files(&b, st);

@@ -5,12 +5,14 @@
 #ifndef BT_PROM_H
 #define BT_PROM_H
 
+#include "bt_cov.h"
 #include "bt_state.h"
 
 /* What only the caller (bt-watchdog) knows of this run. */
 struct bt_prom_in {
 	const char	*backtest;	/* HEALTHY, PAUSED, DEAD, ... */
 	int		 failing;	/* checks that failed this run */
+	const struct bt_cov *cov;	/* the freshness check's, or NULL */
 };
 /*
  * Writes the metrics to path (write, fsync, rename), mode 0640, group

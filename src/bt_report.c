@@ -147,13 +147,14 @@ fmt_num_libc(double v, char *out)
 	return strlen(out);
 }
 
-/*
- * A positive finite double v = m * 2^e, exactly, on the scale of its 17
- * digits: v * 10^k = m * 5^k * 2^(e + k) is from 10^16 to 10^17, for k
- * from 0 to 22 (v from about 10^-6 to 10^16, which every equity, price
- * and percentage is), in 128 bits.  False elsewhere, and for a
- * subnormal: the C library decides those.
- */
+/* 5^k for the scales k of exact17(), and 10^(17 - p) for p = 17..15. */
+static const uint64_t pow5[23] = { 1, 5, 25, 125, 625, 3125, 15625,
+    78125, 390625, 1953125, 9765625, 48828125, 244140625, 1220703125,
+    6103515625, 30517578125, 152587890625, 762939453125, 3814697265625,
+    19073486328125, 95367431640625, 476837158203125, 2384185791015625 };
+static const uint64_t drop10[] = { 1, 10, 100 };
+
+/* A double v = m * 2^e on the scale k of its 17 digits (exact17()). */
 struct exact {
 	uint64_t	 m;	/* v's significand, 53 bits */
 	int		 e;	/* v = m * 2^e */
@@ -168,19 +169,15 @@ struct exact {
 static bool
 round_to(const struct exact *x, int p, uint64_t *n)
 {
-	static const uint64_t p10[] = { 1, 10, 100 };
 	unsigned __int128 a, d, q, r;
-	uint64_t p5;
-	int i, t = x->e + x->k;
+	int t = x->e + x->k;
 
-	for (p5 = 1, i = 0; i < x->k; i++)
-		p5 *= 5;
-	a = (unsigned __int128)x->m * p5;
+	a = (unsigned __int128)x->m * pow5[x->k];
 	if (t >= 0) {
 		a <<= t;
-		d = p10[17 - p];
+		d = drop10[17 - p];
 	} else
-		d = (unsigned __int128)p10[17 - p] << -t;
+		d = (unsigned __int128)drop10[17 - p] << -t;
 	q = a / d;
 	r = a % d;
 	if (2 * r == d)
@@ -189,6 +186,13 @@ round_to(const struct exact *x, int p, uint64_t *n)
 	return true;
 }
 
+/*
+ * A positive finite double v = m * 2^e, exactly, on the scale of its 17
+ * digits: v * 10^k = m * 5^k * 2^(e + k) is from 10^16 to 10^17, for k
+ * from 0 to 22 (v from about 10^-6 to 10^16, which every equity, price
+ * and percentage is), in 128 bits.  False elsewhere, and for a
+ * subnormal: the C library decides those.
+ */
 static bool
 exact17(double v, struct exact *x)
 {
@@ -225,13 +229,11 @@ static int
 reads_back(const struct exact *x, uint64_t c)
 {
 	unsigned __int128 a, b, d, h;
-	uint64_t p5;
-	int i, t = x->e + x->k;
+	uint64_t p5 = pow5[x->k];
+	int t = x->e + x->k;
 
 	if (x->m == ((uint64_t)1 << 52))
 		return -1;
-	for (p5 = 1, i = 0; i < x->k; i++)
-		p5 *= 5;
 	/* Twice both sides, so that half a unit is whole: */
 	if (t < 0) {	/* |c * 2^(1-t) - 2 m 5^k| against 5^k */
 		a = (unsigned __int128)c << (1 - t);
@@ -258,7 +260,6 @@ reads_back(const struct exact *x, uint64_t c)
 size_t
 bt_fmt_num(double v, char *out)
 {
-	static const uint64_t p10[] = { 1, 10, 100 };
 	struct exact x;
 	char r[17];
 	bool neg = signbit(v);
@@ -271,10 +272,10 @@ bt_fmt_num(double v, char *out)
 		return (size_t)sprintf(out, "%s", neg ? "-0" : "0");
 	if (!isfinite(v) || !exact17(fabs(v), &x))
 		return fmt_num_libc(v, out);
-	for (p = 15; p <= 17; p++) {
+	for (p = 15;; p++) {
 		if (!round_to(&x, p, &n))
 			return fmt_num_libc(v, out);
-		c = n * p10[17 - p];
+		c = n * drop10[17 - p];
 		xr = 16 - x.k;
 		if (c == 100000000000000000ULL) {	/* 9.99... up to 10 */
 			n /= 10;
@@ -293,21 +294,20 @@ bt_fmt_num(double v, char *out)
 		if (ok)
 			return len;
 	}
-	return len;
 }
 
 /* ",v", or "," when v is not finite. */
 static void
 csv_num(FILE *fp, double v)
 {
-	char buf[BT_NUMLEN];
+	char buf[1 + BT_NUMLEN];
 
+	buf[0] = ',';
 	if (!isfinite(v)) {
 		fputc(',', fp);
 		return;
 	}
-	bt_fmt_num(v, buf);
-	fprintf(fp, ",%s", buf);
+	fwrite(buf, 1, 1 + bt_fmt_num(v, buf + 1), fp);
 }
 
 void

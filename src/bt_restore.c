@@ -372,7 +372,6 @@ lost_tables(sqlite3 *db, json_t *live)
  * lose for good (see compare_live).
  */
 struct live {
-	bool	 opens;
 	json_t	*tables;	/* of its tables, those bt cannot rebuild */
 	json_t	*missing;	/* of those, the ones the backup lacks */
 	int64_t	 candles;	/* candles it reads that no re-fetch brings */
@@ -555,13 +554,11 @@ compare_live(const struct bt_backups *x, const struct bt_cand *c,
 	const char *name;
 	size_t i;
 
-	lv->opens = false;
 	lv->tables = json_array();
 	lv->missing = json_array();
 	lv->candles = -1;
 	if (live_open(x->store, &db) != 0)
 		return 0;
-	lv->opens = true;
 	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE "
 	    "type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name", -1, &s,
 	    NULL) == SQLITE_OK) {

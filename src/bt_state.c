@@ -20,6 +20,26 @@
 #include "bt_db.h"
 #include "bt_state.h"
 
+/*
+ * Steps a write and resets it.  On failure err is "table: why" (said
+ * before anything else can touch the connection's error), the
+ * transaction is rolled back when rb, and the exit code is returned.
+ */
+static int
+step_done(sqlite3 *st, sqlite3_stmt *s, const char *table, bool rb,
+    char *err)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	snprintf(err, BT_ERRLEN, "%s: %s", table, bt_db_errmsg(st));
+	if (rb)
+		bt_rollback(st);
+	return bt_sqlite_ex(rc);
+}
+
 /* ------------------------------------------------------------------ runs */
 
 int64_t
@@ -40,13 +60,8 @@ bt_run_begin(sqlite3 *st, const char *job, char *err)
 	sqlite3_bind_text(s, 2, job != NULL ? job : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, getpid());
 	sqlite3_bind_int64(s, 4, bt_now_ms());
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "runs: %s", bt_db_errmsg(st));
-		bt_rollback(st);
-		return -bt_sqlite_ex(rc);
-	}
+	if ((rc = step_done(st, s, "runs", true, err)) != 0)
+		return -rc;
 	id = sqlite3_last_insert_rowid(st);
 	if ((rc = bt_commit(st, err)) != 0)
 		return -rc;
@@ -83,15 +98,9 @@ bt_run_end(sqlite3 *st, int64_t run, int code, json_t *summary, char *err)
 		sqlite3_bind_text(s, 4, js, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(s, 4);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = step_done(st, s, "runs", true, err);
 	free(js);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "runs: %s", bt_db_errmsg(st));
-		bt_rollback(st);
-		return bt_sqlite_ex(rc);
-	}
-	return bt_commit(st, err);
+	return rc != 0 ? rc : bt_commit(st, err);
 }
 
 /* Names the job of a run begun before its job was known (bt-digest). */
@@ -112,13 +121,8 @@ bt_run_job(sqlite3 *st, int64_t run, const char *job, char *err)
 	}
 	sqlite3_bind_int64(s, 1, run);
 	sqlite3_bind_text(s, 2, job, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "runs: %s", bt_db_errmsg(st));
-		bt_rollback(st);
-		return bt_sqlite_ex(rc);
-	}
+	if ((rc = step_done(st, s, "runs", true, err)) != 0)
+		return rc;
 	return bt_commit(st, err);
 }
 
@@ -289,15 +293,10 @@ record(sqlite3 *st, json_t *ev, char *err)
 		sqlite3_bind_null(s, 7);
 	sqlite3_bind_text(s, 8, msg, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 9, detail, -1, free);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = step_done(st, s, "events", own, err);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "events: %s", bt_db_errmsg(st));
-		if (own)
-			bt_rollback(st);
-		return bt_sqlite_ex(rc);
-	}
+	if (rc != 0)
+		return rc;
 	if (own)
 		return bt_commit(st, err);
 	return 0;
@@ -446,7 +445,6 @@ bt_dirty_add(sqlite3 *st, const char *symbol, const char *tf, int64_t from,
     int64_t to, char *err)
 {
 	sqlite3_stmt *s;
-	int rc;
 
 	if ((s = bt_stmt(st, "INSERT INTO dirty(symbol, tf, from_ms, to_ms) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(symbol, tf, from_ms) DO "
@@ -456,13 +454,7 @@ bt_dirty_add(sqlite3 *st, const char *symbol, const char *tf, int64_t from,
 	sqlite3_bind_text(s, 2, tf, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, from);
 	sqlite3_bind_int64(s, 4, to);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "dirty: %s", bt_db_errmsg(st));
-		return bt_sqlite_ex(rc);
-	}
-	return 0;
+	return step_done(st, s, "dirty", false, err);
 }
 
 int
@@ -508,14 +500,8 @@ bt_kv_add(sqlite3 *st, const char *key, int64_t n, char *err)
 	}
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, n);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "kv: %s", bt_db_errmsg(st));
-		if (own)
-			bt_rollback(st);
-		return bt_sqlite_ex(rc);
-	}
+	if ((rc = step_done(st, s, "kv", own, err)) != 0)
+		return rc;
 	return own ? bt_commit(st, err) : 0;
 }
 
@@ -537,13 +523,7 @@ bt_kv_set(sqlite3 *st, const char *key, const char *val, char *err)
 	}
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, val, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, BT_ERRLEN, "kv: %s", bt_db_errmsg(st));
-		if (own)
-			bt_rollback(st);
-		return bt_sqlite_ex(rc);
-	}
+	if ((rc = step_done(st, s, "kv", own, err)) != 0)
+		return rc;
 	return own ? bt_commit(st, err) : 0;
 }

@@ -255,34 +255,6 @@ bt_candles_upsert(sqlite3 *db, const struct bt_pair *p,
 	return 0;
 }
 
-int
-bt_pair_range(sqlite3 *db, const struct bt_pair *p, int64_t *first,
-    int64_t *last, int64_t *count, char *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*first = *last = *count = 0;
-	if (p->id == 0)
-		return 0;
-	if ((st = bt_stmt(db, "SELECT min(slot*?2+xo), max(slot*?2+xo), "
-	    "count(*) FROM candles WHERE pair=?1", err)) == NULL)
-		return BT_EX_SOFTWARE;
-	sqlite3_bind_int64(st, 1, p->id);
-	sqlite3_bind_int64(st, 2, p->iv);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*first = sqlite3_column_int64(st, 0);
-		*last = sqlite3_column_int64(st, 1);
-		*count = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		snprintf(err, BT_ERRLEN, "%s", bt_db_errmsg(db));
-		return bt_sqlite_ex(rc);
-	}
-	return 0;
-}
-
 /* Newest open time, without reading the pair's rows. */
 int
 bt_pair_last(sqlite3 *db, const struct bt_pair *p, int64_t *last,

@@ -28,8 +28,6 @@ int	 bt_pair_tfs(sqlite3 *db, const char *symbol, char (*tfs)[8],
 /* Upserts n candles; *changed counts rows inserted or altered. */
 int	 bt_candles_upsert(sqlite3 *db, const struct bt_pair *p,
 	    const struct bt_candle *c, size_t n, int64_t *changed, char *err);
-int	 bt_pair_range(sqlite3 *db, const struct bt_pair *p, int64_t *first,
-	    int64_t *last, int64_t *count, char *err);
 /* Newest stored open time, -1 when none. */
 int	 bt_pair_last(sqlite3 *db, const struct bt_pair *p, int64_t *last,
 	    char *err);

@@ -419,32 +419,29 @@ int
 bt_events(struct strategy *st, const struct series *s, const double *par,
     size_t from, char *err)
 {
-	const double *a, *b, *u, *m, *l, *c = s->c;
-	const double *ue, *le, *lx, *ux;
+	const double *col[BT_MAXIND], *c = s->c;
 	size_t i, n = s->n;
+	int shift;
 
+	/* The very columns the equity file shows (bt_ind_cols()). */
 	st->nev = 0;
-	st->gen++;
+	bt_ind_cols(st, s, par, col, &shift);
 	switch (st->id) {
 	case S_SMA:
 	case S_EMA:
-		a = ind(st, s, st->id == S_SMA ? I_SMA : I_EMA, par[0], 0);
-		b = ind(st, s, st->id == S_SMA ? I_SMA : I_EMA, par[1], 0);
-		ev_cross(st, a, b, from, n);
+		ev_cross(st, col[0], col[1], from, n);
 		break;
 	case S_RSI:
-		a = ind(st, s, I_RSI, par[0], 0);
 		for (i = from > 0 ? from : 1; i < n; i++) {
-			if (a[i - 1] >= par[1] && a[i] < par[1])
+			if (col[0][i - 1] >= par[1] && col[0][i] < par[1])
 				ev_push(st, i, EV_LONG, 0);
-			else if (a[i - 1] <= par[2] && a[i] > par[2])
+			else if (col[0][i - 1] <= par[2] && col[0][i] > par[2])
 				ev_push(st, i, EV_SHORT, 0);
 		}
 		break;
-	case S_BBANDS:
-		u = ind(st, s, I_BBU, par[0], par[1]);
-		m = ind(st, s, I_BBM, par[0], par[1]);
-		l = ind(st, s, I_BBL, par[0], par[1]);
+	case S_BBANDS: {
+		const double *u = col[0], *m = col[1], *l = col[2];
+
 		for (i = from > 0 ? from : 1; i < n; i++) {
 			if (c[i - 1] < m[i - 1] && c[i] >= m[i])
 				ev_push(st, i, EV_XLONG, 0);
@@ -456,11 +453,12 @@ bt_events(struct strategy *st, const struct series *s, const double *par,
 				ev_push(st, i, EV_SHORT, 0);
 		}
 		break;
-	case S_DONCHIAN:
-		ue = ind(st, s, I_MAXH, par[0], 0);
-		le = ind(st, s, I_MINL, par[0], 0);
-		lx = ind(st, s, I_MINL, par[1], 0);
-		ux = ind(st, s, I_MAXH, par[1], 0);
+	}
+	case S_DONCHIAN: {
+		/* Entry channel par[0], exit channel par[1], read a bar back. */
+		const double *ue = col[0], *le = col[1], *lx = col[2],
+		    *ux = col[3];
+
 		for (i = from > 0 ? from : 1; i < n; i++) {
 			if (c[i] < lx[i - 1])
 				ev_push(st, i, EV_XLONG, 0);
@@ -472,6 +470,7 @@ bt_events(struct strategy *st, const struct series *s, const double *par,
 				ev_push(st, i, EV_SHORT, 0);
 		}
 		break;
+	}
 	case S_HOLD:
 		if (from < n)
 			ev_push(st, from, EV_LONG, 0);

@@ -167,8 +167,8 @@ digits(const char **p, int n, int *out)
 }
 
 /* Days from 1970-01-01 to y-m-d, proleptic Gregorian (Hinnant). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
+int64_t
+bt_days_from_civil(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -239,7 +239,7 @@ bt_parse_time(const char *s, int64_t *ms)
 		p += strlen(p);
 	if (*p != '\0')
 		return -1;
-	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
+	*ms = ((bt_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
 	    (int64_t)se * 1000 + frac;
 	return 0;
 }
@@ -276,7 +276,7 @@ bt_slot_latest(const char *spec, int64_t now, int64_t *slot, char *err)
 {
 	static const char *dows[] = { "sun", "mon", "tue", "wed", "thu", "fri",
 	    "sat" };
-	char word[8] = "", ts[32];
+	char word[8] = "";
 	int h, m, dow = -1, mday = 0, i, n;
 	int64_t day, t;
 	time_t tt;
@@ -313,7 +313,6 @@ bt_slot_latest(const char *spec, int64_t now, int64_t *slot, char *err)
 bad:
 	snprintf(err, BT_ERRLEN, "'%s' is not a slot (HH:MM, DAY HH:MM with "
 	    "DAY sun..sat, or 1..28 HH:MM)", spec);
-	(void)ts;
 	return -1;
 }
 
@@ -346,6 +345,17 @@ bt_tf_ms(const char *tf)
 		if (strcmp(tfs[i].tf, tf) == 0)
 			return tfs[i].ms;
 	return 0;
+}
+
+const char *
+bt_tf_of_ms(int64_t ms)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tfs) / sizeof(tfs[0]); i++)
+		if (tfs[i].ms == ms)
+			return tfs[i].tf;
+	return NULL;
 }
 
 const char *

@@ -66,6 +66,8 @@ bool	 bt_now_frozen(void);
 void	 bt_set_now(int64_t ms);	/* freezes the wall clock (BT_NOW) */
 double	 bt_mono(void);
 int	 bt_parse_time(const char *s, int64_t *ms);	/* ISO 8601 UTC */
+/* Days from 1970-01-01 to y-m-d (m 1..12), proleptic Gregorian. */
+int64_t	 bt_days_from_civil(int64_t y, int m, int d);
 char	*bt_fmt_time(int64_t ms, char buf[32]);		/* 2022-10-11T00:00:00Z */
 void	 bt_sleep(double seconds);
 
@@ -75,6 +77,7 @@ int	 bt_slot_latest(const char *spec, int64_t now, int64_t *slot,
 
 /* Timeframes (Binance's spelling) and the seed's table names. */
 int64_t	 bt_tf_ms(const char *tf);			/* 0 when unknown */
+const char *bt_tf_of_ms(int64_t ms);		/* NULL when none */
 const char *bt_tf_view(const char *tf);			/* "ohlcv_h1" or NULL */
 bool	 bt_symbol_ok(const char *s);			/* ^[A-Z0-9]{2,20}$ */
 /* A bar size's spelling: N (1..100000) then m, h, d, w or M.  0 or -1. */

@@ -87,6 +87,16 @@ bt_watch_alive(long pid)
 	    st != 'X' && st != 'x';
 }
 
+bool
+bt_watch_same(long pid, int64_t start_ticks)
+{
+	char st;
+	int64_t v;
+
+	return bt_proc_stat(pid, &st, &v, 22, 1) == 0 && st != 'Z' &&
+	    st != 'X' && st != 'x' && v == start_ticks;
+}
+
 json_t *
 bt_watch_read_json(const char *path, char *err)
 {

@@ -8,6 +8,7 @@
 #ifndef BT_WATCH_H
 #define BT_WATCH_H
 
+#include "bt_cov.h"
 #include "bt_db.h"
 
 /* One watchdog run. */
@@ -25,6 +26,8 @@ struct bt_watch {
 	/* What the metrics file says of the run (bt_prom.c). */
 	int		 failing;	/* checks that found a problem */
 	char		 backtest[16];	/* the backtest check's state */
+	struct bt_cov	 cov;		/* the freshness check's coverage */
+	bool		 have_cov;
 };
 
 /*
@@ -54,6 +57,11 @@ void	 bt_watch_kv_put_int(struct bt_watch *x, const char *key, int64_t v);
 
 /* A process that is alive and not a zombie. */
 bool	 bt_watch_alive(long pid);
+/*
+ * The same process: alive as bt_watch_alive() says, started at
+ * start_ticks (field 22), both from one read of /proc/PID/stat.
+ */
+bool	 bt_watch_same(long pid, int64_t start_ticks);
 /* A JSON object from a file (run/backtest.status, db/LOCKED), or NULL. */
 json_t	*bt_watch_read_json(const char *path, char *err);
 /* A time of `o': ms, or an ISO 8601 string; -1 when neither. */

@@ -12,10 +12,12 @@ ST=$BT_HOME/db/bt_state.db
 # hold LOCK: a stand-in trader holds run/LOCK until `release'.
 hold() {
 	mkdir -p $BT_HOME/run
-	mkfifo $TRASH/hold
-	flock $BT_HOME/run/$1 sh -c "echo held; read x <$TRASH/hold" >$TRASH/held &
+	mkfifo $TRASH/hold $TRASH/held
+	flock $BT_HOME/run/$1 sh -c "echo held >$TRASH/held; read x <$TRASH/hold" &
 	HOLDER=$!
-	until grep -q held $TRASH/held 2>/dev/null; do :; done
+	# Blocks until the holder has the lock (bounded, should flock fail).
+	timeout 60 sh -c "read x <$TRASH/held" ||
+	    { echo "the holder never held $1" >&2; return 1; }
 }
 release() {
 	echo x >$TRASH/hold

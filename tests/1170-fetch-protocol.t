@@ -22,7 +22,7 @@ count() {	# count SYMBOL
 	sql $DB "select count(*) from ohlcv_h1 where symbol='$1'"
 }
 btc() {		# btc FILTER: the BTCUSDT pair line satisfies FILTER
-	json_hit out "select(.event==\"pair\" and .symbol==\"BTCUSDT\") | $1"
+	json_has out "select(.event==\"pair\" and .symbol==\"BTCUSDT\") | $1"
 }
 
 test_expect_success 'a page of 1003 rows for limit=1000 is refused, tried again, 65' '
@@ -78,7 +78,7 @@ test_expect_success 'a cut /api/v3/time answer is tried again too' '
 	rm -rf $BT_HOME &&
 	ctl binance "{\"faults\":[{\"path\":\"/api/v3/time\",\"fault\":\"cut_body\"}]}" &&
 	test_expect_code 0 bt-fetch --since 2025-05-30 >out &&
-	json_hit out "select(.event==\"summary\") | .exit==0 and .retries==1"
+	json_has out "select(.event==\"summary\") | .exit==0 and .retries==1"
 '
 
 test_done

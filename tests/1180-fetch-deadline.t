@@ -42,11 +42,11 @@ test_expect_success 'stalls on every other pair: the deadline ends the run, 75' 
 	say "the run took $((t1 - t0)) ms" &&
 	test $((t1 - t0)) -lt 5000 &&
 	! grep -q circuit_breaker out &&
-	json_hit out "select(.event==\"pair\" and .symbol==\"S01USDT\" and .tf==\"1h\") | .status==\"failed\" and .requests==4" &&
+	json_has out "select(.event==\"pair\" and .symbol==\"S01USDT\" and .tf==\"1h\") | .status==\"failed\" and .requests==4" &&
 	test "$(jq -c "select(.event==\"pair\" and .status==\"left\")" out | wc -l)" = 1 &&
-	json_hit out "select(.event==\"pair\" and .status==\"left\") | .tf==\"1h\" and (.error|test(\"stopped at the run.s deadline \\\\(BT_FETCH_DEADLINE 2 s\\\\)\"))" &&
-	json_hit out "select(.event==\"deadline\") | .severity==\"WARNING\" and .deadline==2 and .left > 100 and (.pairs|length)==.left and .pairs[-1]==[\"S60USDT\",\"1h\"] and (.message|test(\"passed: [0-9]+ of 120 pairs left for the next run\"))" &&
-	json_hit out "select(.event==\"summary\") | .exit==75 and .left > 100" &&
+	json_has out "select(.event==\"pair\" and .status==\"left\") | .tf==\"1h\" and (.error|test(\"stopped at the run.s deadline \\\\(BT_FETCH_DEADLINE 2 s\\\\)\"))" &&
+	json_has out "select(.event==\"deadline\") | .severity==\"WARNING\" and .deadline==2 and .left > 100 and (.pairs|length)==.left and .pairs[-1]==[\"S60USDT\",\"1h\"] and (.message|test(\"passed: [0-9]+ of 120 pairs left for the next run\"))" &&
+	json_has out "select(.event==\"summary\") | .exit==75 and .left > 100" &&
 	test "$(sql $ST "select exit from runs where prog=\"bt-fetch\" order by id desc limit 1")" = 75 &&
 	test "$(sql $ST "select count(*) from events where kind=\"deadline\"")" = 1
 '
@@ -70,13 +70,13 @@ test_expect_success 'no request starts after the deadline' '
 test_expect_success 'the next run takes up what was left' '
 	ctl binance "{}" &&
 	BT_FETCH_DEADLINE=300 test_expect_code 0 bt-fetch -q --since 2025-05-01 >out &&
-	json_hit out "select(.event==\"summary\") | .exit==0 and .current==120" &&
+	json_has out "select(.event==\"summary\") | .exit==0 and .current==120" &&
 	! grep -q "\"event\":\"deadline\"" out
 '
 
 test_expect_success 'BT_FETCH_DEADLINE=0: no bound' '
 	BT_FETCH_DEADLINE=0 test_expect_code 0 bt-fetch -q >out &&
-	json_hit out "select(.event==\"summary\") | .exit==0 and (.left|not)" &&
+	json_has out "select(.event==\"summary\") | .exit==0 and (.left|not)" &&
 	BT_FETCH_DEADLINE=-1 test_expect_code 78 bt-fetch -q 2>err &&
 	grep -q BT_FETCH_DEADLINE err
 '

@@ -23,7 +23,7 @@ fresh() {
 	: >$TRASH/binance.log
 }
 binance() {	# binance FILTER: the binance check line satisfies FILTER
-	json_hit out "select(.event==\"check\" and .check==\"binance\") | $1"
+	json_has out "select(.event==\"check\" and .check==\"binance\") | $1"
 }
 
 test_expect_success 'all well: one line, ok, the figures; nothing written' '
@@ -101,7 +101,7 @@ test_expect_success 'FRED configured: a second line, ok; the key in no output' '
 	fresh &&
 	FRED_API_KEY_FILE=$TRASH/fred.key test_expect_code 0 bt-fetch --check >out 2>err &&
 	test "$(wc -l <out)" = 2 &&
-	json_hit out "select(.check==\"fred\") | .ok==true and .event==\"check\" and .url==\"$fred_URL\" and .series==\"DGS10\" and .reason==\"FRED answers with the key: DGS10'"'"'s newest observation is 2025-04-30\"" &&
+	json_has out "select(.check==\"fred\") | .ok==true and .event==\"check\" and .url==\"$fred_URL\" and .series==\"DGS10\" and .reason==\"FRED answers with the key: DGS10'"'"'s newest observation is 2025-04-30\"" &&
 	! grep -q $KEY out err $TRASH/fred.stderr &&
 	test "$(jq -r .query.limit $TRASH/fred.log)" = 1
 '
@@ -110,17 +110,17 @@ test_expect_success 'FRED refusing the key: 1, its message, the fix; a key file 
 	printf "%s\n" abcdefghijklmnopqrstuvwxyz012345 >$TRASH/other.key &&
 	chmod 600 $TRASH/other.key &&
 	FRED_API_KEY_FILE=$TRASH/other.key test_expect_code 1 bt-fetch --check >out 2>err &&
-	json_hit out "select(.check==\"binance\") | .ok==true" &&
-	json_hit out "select(.check==\"fred\") | .ok==false and (.reason|test(\"FRED refuses DGS10: HTTP 400: Bad Request.  The value for variable api_key is not registered\")) and (.fix|test(\"FRED_API_KEY_FILE\"))" &&
+	json_has out "select(.check==\"binance\") | .ok==true" &&
+	json_has out "select(.check==\"fred\") | .ok==false and (.reason|test(\"FRED refuses DGS10: HTTP 400: Bad Request.  The value for variable api_key is not registered\")) and (.fix|test(\"FRED_API_KEY_FILE\"))" &&
 	! grep -q abcdefghijklmnopqrstuvwxyz012345 out err &&
 	chmod 644 $TRASH/other.key &&
 	FRED_API_KEY_FILE=$TRASH/other.key test_expect_code 78 bt-fetch --check >out 2>err &&
-	json_hit out "select(.check==\"fred\") | .ok==false and (.fix|test(\"mode 0600\"))"
+	json_has out "select(.check==\"fred\") | .ok==false and (.fix|test(\"mode 0600\"))"
 '
 
 test_expect_success 'FRED unreachable: 69' '
 	FRED_API_KEY_FILE=$TRASH/fred.key BT_FRED_URL=http://127.0.0.1:1 test_expect_code 69 bt-fetch --check >out &&
-	json_hit out "select(.check==\"fred\") | .ok==false and (.reason|test(\"FRED does not answer\"))"
+	json_has out "select(.check==\"fred\") | .ok==false and (.reason|test(\"FRED does not answer\"))"
 '
 
 # Without BT_NOW, against a server on the real clock: Binance reads its

@@ -147,14 +147,17 @@ test_expect_success 'a restore killed midway leaves db/LOCKED with its owner; a 
 '
 
 test_expect_success 'a live owner keeps its lock: a second restore exits 75' '
-	at $NOW3 &&
+	at $NOW3 || exit 1
+	# A live owner: a sleep stands for the restore, killed whatever happens.
 	sleep 1000 &
 	spid=$!
-	printf "{\"pid\":%d,\"start_ticks\":%s,\"boot_id\":\"%s\",\"op\":\"restore\"}\n" $spid \
+	if printf "{\"pid\":%d,\"start_ticks\":%s,\"boot_id\":\"%s\",\"op\":\"restore\"}\n" $spid \
 	    "$(cut -d" " -f22 /proc/$spid/stat)" "$(cat /proc/sys/kernel/random/boot_id)" >$BT_HOME/db/LOCKED &&
-	test_expect_code 75 bt-backup --restore >out 2>err &&
-	grep -q "pid $spid" err &&
-	kill $spid && rm $BT_HOME/db/LOCKED
+	    test_expect_code 75 bt-backup --restore >out 2>err &&
+	    grep -q "pid $spid" err; then rc=0; else rc=1; fi
+	kill $spid
+	rm -f $BT_HOME/db/LOCKED
+	exit $rc
 '
 
 test_expect_success '--rollback 24: the newest backup at least 24 hours old' '

@@ -4,8 +4,9 @@
 # sweep and paths; bt_catalog.c's backups/ (names, kinds, order), facts,
 # records, the checks of a restore and the choice of the newest good
 # backup; bt_backup.c's vacuum in steps, run/write.lock free between them,
-# and the checkpoint that ends it.  Built from the sources, plain and (when the runtime is there)
-# under ASan+UBSan; each group runs in a BT_HOME of its own.
+# and the checkpoint that ends it.  Built from the sources, plain and
+# (with BT_SANITIZED, as make test-san sets it) under ASan+UBSan; each
+# group runs in a BT_HOME of its own.
 . "$(dirname "$0")/lib.sh"
 
 export BT_NOW=2024-03-11T12:00:00Z
@@ -18,9 +19,16 @@ san="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 $CC -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-format-truncation -Werror -O1 \
     -I"$BT_SRC/src" -o "$TRASH/backup-test" $srcs $libs 2>"$TRASH/cc.err" ||
     { echo "Bail out! backup-test does not build"; cat "$TRASH/cc.err"; exit 1; }
-# shellcheck disable=SC2086
-$CC -std=c17 -D_GNU_SOURCE $san -I"$BT_SRC/src" -o "$TRASH/backup-test-san" \
-    $srcs $libs 2>/dev/null || rm -f "$TRASH/backup-test-san"
+# Under ASan+UBSan only with BT_SANITIZED (make test-san), as 2080 does.
+if [ -n "${BT_SANITIZED:-}" ]; then
+	# shellcheck disable=SC2086
+	$CC -std=c17 -D_GNU_SOURCE $san -I"$BT_SRC/src" \
+	    -o "$TRASH/backup-test-san" $srcs $libs 2>"$TRASH/cc.err" || {
+		echo "Bail out! backup-test does not build under ASan+UBSan"
+		cat "$TRASH/cc.err"
+		exit 1
+	}
+fi
 
 # group NAME [BIN]: one group of checks in a BT_HOME of its own.
 group() {
@@ -66,26 +74,22 @@ test_expect_success 'the vacuum in steps: a writer gets in between them, a resto
 	json_has vacuum.out "select(.event==\"vacuum\") | .steps==1 and .complete==false"
 '
 
-test_expect_success 'every group clean under ASan+UBSan' '
-	if [ ! -x "$TRASH/backup-test-san" ]; then
-		echo "# SKIP: no sanitizer runtime"
-		exit 0
-	fi
-	for g in lock dbfile list check choose; do
+if [ -n "${BT_SANITIZED:-}" ]; then
+	test_expect_success 'every group clean under ASan+UBSan' '
+		for g in lock dbfile list check choose; do
+			ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			    group $g san || exit 1
+		done
+	'
+	test_expect_success 'the vacuum group clean under ASan+UBSan' '
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		    group $g san || exit 1
-	done
-'
-
-test_expect_success 'the vacuum group clean under ASan+UBSan' '
-	if [ ! -x "$TRASH/backup-test-san" ]; then
-		echo "# SKIP: no sanitizer runtime"
-		exit 0
-	fi
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    group vacuum san
-'
+		    group vacuum san
+	'
+else
+	test_skip 'every group clean under ASan+UBSan' 'BT_SANITIZED is not set'
+	test_skip 'the vacuum group clean under ASan+UBSan' 'BT_SANITIZED is not set'
+fi
 
 test_done

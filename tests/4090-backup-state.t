@@ -82,6 +82,15 @@ test_expect_success '--force waits for run/state.lock within BT_WRITE_LOCK_WAIT,
 	hold state.lock &&
 	rc=0; BT_WRITE_LOCK_WAIT=0 bt-backup --restore --state --force >out 2>err || rc=$?
 	{ BT_WRITE_LOCK_WAIT=3600 timeout 120 bt-backup --restore --state --force >outw 2>errw; echo $? >rcw; } &
+	# Released only once the restore has the lock file open (it polls,
+	# so /proc/locks shows no waiter), or the test would not test a wait.
+	i=0 &&
+	until for p in $(pgrep -x bt-backup); do
+		ls -l /proc/$p/fd 2>/dev/null
+	    done | grep -q "/run/state.lock$"; do
+		i=$((i + 1))
+		test $i -lt 20000 || { echo "bt-backup never waited" >&2; release; exit 1; }
+	done &&
 	release &&
 	test "$rc" = 75 &&
 	json_has out "select(.event==\"write_lock\") | .lock==\"run/state.lock\"" &&

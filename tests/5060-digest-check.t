@@ -22,7 +22,7 @@ test_expect_success 'all well: the bot and each chat once, exit 0, nothing sent 
 	json_has out "select(.check==\"telegram_chat\" and .chat==\"-1001\") | .ok and .alerts==\"CRITICAL\" and .message==\"CRITICAL alerts go to chat -1001 (bt test group)\"" &&
 	json_has out "select(.check==\"telegram_chat\" and .chat==\"-1002\") | .ok and .alerts==\"WARNING, INFO\"" &&
 	test "$(jq -s "map(select(.check==\"telegram_chat\")) | length" out)" = 2 &&
-	jq -e "has(\"ts\") and has(\"prog\") and has(\"event\")" out >/dev/null &&
+	jq -se "all(.[]; has(\"ts\") and has(\"prog\") and has(\"event\"))" out >/dev/null &&
 	test ! -s $TRASH/msgs &&
 	test ! -e $BT_HOME/db/bt_state.db &&
 	test ! -s err &&

@@ -126,6 +126,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && command -v prlimit >/d
 		test "$(jq -r "select(.action==\"refetch\") | .ok" $BT_HOME/logs/recovery.log | tail -1)" = false &&
 		chown -R root:root $BT_HOME
 	'
+else
+	test_skip 'a re-fetch that cannot start is a failed action that says why' 'needs root, setpriv and prlimit'
 fi
 
 export BT_AUTO_REFETCH=0

@@ -104,7 +104,8 @@ test_expect_success 'every line runs and works, in the order of the file' '
 	done &&
 	# -q: a healthy validation and a healthy watchdog print nothing.
 	for p in bt-validate bt-watchdog; do
-		jq -se "all(.[]; .prog==\"$p\")" $BT_HOME/logs/$p.jsonl >/dev/null || exit 1
+		test -e $BT_HOME/logs/$p.jsonl &&
+		test ! -s $BT_HOME/logs/$p.jsonl || exit 1
 	done &&
 	test "$(sql $BT_HOME/db/bt_state.db "select count(*) from runs where prog=\"bt-validate\" and exit=0")" -ge 1 &&
 	env PATH="$PATHLINE" bt-watchdog -n >wd &&

@@ -91,7 +91,7 @@ test_expect_success 'installed: bt-preflight runs the dry run from SHAREDIR with
 	test_expect_code 0 env -u BT_NOW "$P2/bin/bt-preflight" -S "$P2/etc" \
 	    --only dry_run >out 2>err &&
 	cat out err &&
-	json_hit out "select(.check == \"dry_run\") | .ok and .backtest == \"done\" and .script == \"$P2/share/bt/scripts/dry-run\" and .bin == \"$P2/bin\"" &&
+	json_has out "select(.check == \"dry_run\") | .ok and .backtest == \"done\" and .script == \"$P2/share/bt/scripts/dry-run\" and .bin == \"$P2/bin\"" &&
 	mk uninstall PREFIX="$P2" SYSCONFDIR="$P2/etc" >/dev/null &&
 	left "$P2" >left && test_cmp /dev/null left
 '
@@ -383,12 +383,12 @@ test_expect_success 'the installed bt-preflight, as the bt user, finds BT_HOME, 
 	    --only user,scheduling,secrets,directories,telegram >out 2>err || rc=$? &&
 	cat out err &&
 	test $rc = 0 &&
-	json_hit out "select(.check == \"user\") | .message == \"runs as nobody, the bt user\"" &&
-	json_hit out "select(.check == \"crontab\") | .cronfile == \"$S/etc/cron.d/bt\"" &&
-	json_hit out "select(.check == \"secrets\") | .ok" &&
+	json_has out "select(.check == \"user\") | .message == \"runs as nobody, the bt user\"" &&
+	json_has out "select(.check == \"crontab\") | .cronfile == \"$S/etc/cron.d/bt\"" &&
+	json_has out "select(.check == \"secrets\") | .ok" &&
 	test "$(jq -s "map(select(.check == \"secrets\")) | length" out)" = 2 &&
-	json_hit out "select(.check == \"directories\") | .message | contains(\"under $S/var/lib/bt \")" &&
-	json_hit out "select(.check == \"telegram_chat\") | .ok" &&
+	json_has out "select(.check == \"directories\") | .message | contains(\"under $S/var/lib/bt \")" &&
+	json_has out "select(.check == \"telegram_chat\") | .ok" &&
 	! grep -qF AAinstallTestToken out err
 '
 

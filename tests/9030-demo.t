@@ -34,7 +34,7 @@ test_expect_success 'the summary has each part' '
 test_expect_success 'every program wrote JSON lines only, one object a line' '
 	for p in bt-fetch bt-validate bt-backtest bt-backup bt-watchdog bt-digest; do
 		test -s $BT_DEMO_HOME/logs/$p.jsonl &&
-		jq -e "type == \"object\" and has(\"ts\") and .prog == \"$p\" and has(\"event\")" \
+		jq -se "all(.[]; type == \"object\" and has(\"ts\") and .prog == \"$p\" and has(\"event\"))" \
 		    $BT_DEMO_HOME/logs/$p.jsonl >/dev/null || { echo "$p"; false; }
 	done
 '

@@ -10,10 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$BT_SRC/tests/preflight-world.sh"
 
-test_skip() {
-	test_count=$((test_count + 1))
-	echo "ok $test_count - $1 # skip $2"
-}
 # live: what of the live files a preflight must leave as they were: the
 # store's and the state file's bytes and times, what their WALs hold, the
 # backups.  (A reader of a WAL file may create its empty -wal and its
@@ -39,7 +35,7 @@ test_expect_success 'all well: every check passes, exit 0, nothing written, noth
 		line $c ".ok == true and .prog == \"bt-preflight\" and .ts == \"$NOW\" and (.message | length > 0) and (has(\"fix\") | not)" || exit 1
 	done &&
 	test "$(jq -s "map(select(.event == \"check\")) | length" out)" = 17 &&
-	json_hit out "select(.event == \"summary\") | .exit == 0 and .checks == 17 and .failed == []" &&
+	json_has out "select(.event == \"summary\") | .exit == 0 and .checks == 17 and .failed == []" &&
 	test "$(tail -1 out | jq -r .event)" = summary &&
 	line recovery ".backup == \"db_backup_20221011.db\" and .restore_point == \"2022-10-11T03:00:00Z\"" &&
 	line isolation ".backtest_exit == 0 and .writer.commits >= 1 and .bound == 1" &&
@@ -86,9 +82,9 @@ test_expect_success 'a world-readable token file: secrets fails (1); with Telegr
 	chmod 0644 $TRASH/token &&
 	test_expect_code 1 pf --only secrets >out &&
 	line secrets ".ok == false and .file == \"$TRASH/token\" and (.message | contains(\"mode 0644: others may read it\")) and (.fix | contains(\"chmod 0600 $TRASH/token\"))" &&
-	json_hit out "select(.event == \"summary\") | .exit == 1 and .failed == [\"secrets\"]" &&
+	json_has out "select(.event == \"summary\") | .exit == 1 and .failed == [\"secrets\"]" &&
 	test_expect_code 78 pf --only secrets,telegram >out &&
-	json_hit out "select(.event == \"summary\") | .exit == 78" &&
+	json_has out "select(.event == \"summary\") | .exit == 78" &&
 	chmod 0600 $TRASH/token &&
 	test_expect_code 0 pf --only secrets >out
 '
@@ -190,7 +186,7 @@ test_expect_success 'Telegram: a chat it does not know fails (1); its flood cont
 	line telegram_chat "select(.detail.chat == \"-1001\") | .ok" &&
 	ctl telegram "{\"chats\":[-1001,-1002],\"faults\":[{\"fault\":\"status\",\"code\":429,\"retry_after\":600,\"times\":-1}]}" &&
 	test_expect_code 75 pf --only telegram >out &&
-	json_hit out "select(.event == \"summary\") | .exit == 75" &&
+	json_has out "select(.event == \"summary\") | .exit == 75" &&
 	ctl telegram "{\"chats\":[-1001,-1002]}"
 '
 
@@ -203,7 +199,7 @@ test_expect_success 'exit codes in contracts'\''s order: 75 over 78 over 1' '
 	BT_CLOCK_SKEW_MAX=-1 BT_PREFLIGHT_LOCALTIME=/usr/share/zoneinfo/Europe/Berlin \
 	    test_expect_code 75 pf --only telegram,rate_limit,scheduling >out &&
 	line binance ".ok == false" && line timezone ".ok == false" &&
-	json_hit out "select(.event == \"summary\") | .exit == 75 and (.failed | index(\"binance\") and index(\"timezone\"))" &&
+	json_has out "select(.event == \"summary\") | .exit == 75 and (.failed | index(\"binance\") and index(\"timezone\"))" &&
 	ctl telegram "{\"chats\":[-1001,-1002]}"
 '
 

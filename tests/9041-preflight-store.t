@@ -128,7 +128,7 @@ test_expect_success 'a remembered Binance ban: binance fails (1, not 75), nothin
 	: >$TRASH/binance.log &&
 	test_expect_code 1 pf --only rate_limit >out &&
 	line binance ".ok == false and .detail.banned_until == \"2022-10-11T04:10:00Z\" and (.message | contains(\"Binance ban\")) and (.fix | contains(\"wait until then\"))" &&
-	json_hit out "select(.event == \"summary\") | .exit == 1" &&
+	json_has out "select(.event == \"summary\") | .exit == 1" &&
 	test "$(requests binance)" = 0 &&
 	ctl binance "{\"now\":\"2022-10-11T04:11:00Z\"}" &&
 	BT_NOW=2022-10-11T04:11:00Z test_expect_code 0 pf --only rate_limit >out &&

@@ -54,5 +54,5 @@ pf() {
 
 # line CHECK FILTER: the preflight's line(s) of CHECK satisfy FILTER.
 line() {
-	json_hit out "select(.event == \"check\" and .check == \"$1\") | $2"
+	json_has out "select(.event == \"check\" and .check == \"$1\") | $2"
 }

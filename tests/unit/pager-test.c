@@ -2,7 +2,7 @@
  * pager-test.c - bt_binance.c's kline pager and retry policy, driven
  * directly against canned answers.
  *
- * usage: pager-test [-o offset]
+ * usage: pager-test [-q] [-o offset]
  *
  * The client's requests go to fake_get() instead of bt_http_get(): a
  * canned series of 1h candles (with a hole and an off-grid candle, as
@@ -32,28 +32,12 @@
 
 #include "bt_binance.h"
 #include "bt_conf.h"
+#include "tap.h"
 
 #define IV	3600000LL		/* 1h */
 #define T0	1730419200000LL		/* 2024-11-01T00:00:00Z */
 #define MAXQ	64
 #define MAXSERIES 4000
-
-static int	 ntest, nfail;
-
-static void
-check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	ntest++;
-	if (!ok)
-		nfail++;
-	printf("%sok %d - ", ok ? "" : "not ", ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* ------------------------------------------------------- canned answers */
 
@@ -550,15 +534,8 @@ int
 main(int argc, char *argv[])
 {
 	char err[BT_ERRLEN];
-	int ch;
 
-	while ((ch = getopt(argc, argv, "o:")) != -1) {
-		if (ch != 'o') {
-			fprintf(stderr, "usage: pager-test [-o offset]\n");
-			return 2;
-		}
-		ntest = atoi(optarg);
-	}
+	tap_args(argc, argv, "pager-test");
 	if (bt_init("pager-test", err) != 0 ||
 	    bt_conf_set("BT_RETRY_DELAYS", "5,15,45", err) != 0 ||
 	    bt_conf_set("BT_RETRY_AFTER_MIN", "1", err) != 0 ||
@@ -586,6 +563,5 @@ main(int argc, char *argv[])
 	bt_binance_free(&B);
 	reset();
 	bt_parse_release();
-	printf("1..%d\n", ntest);
-	return nfail == 0 ? 0 : 1;
+	return tap_done();
 }

@@ -1,9 +1,9 @@
 /*
- * tap.h - the TAP lines of the backtest engine's unit tests
- * (engine-test.c, metrics-test.c): "ok N - what", numbered from the
- * offset that -o gives, diagnostics as "# ...", the plan last.  -q
- * prints only the failures and the plan.  Header-only: each test is one
- * file built with the library's sources (tests/2080-backtest-units.t).
+ * tap.h - the TAP lines of the unit tests in tests/unit: "ok N - what",
+ * numbered from the offset that -o gives, diagnostics as "# ...", the
+ * plan last.  -q prints only the failures and the plan.  Header-only:
+ * each test is one file built with the library's sources (2080,
+ * tests/unit/engine.sh).
  */
 #ifndef TAP_H
 #define TAP_H
