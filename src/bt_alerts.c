@@ -1376,10 +1376,11 @@ bt_alerts_write_digest(struct bt_alerts *x)
 	int rc = 0;
 
 	bt_buf_printf(&full, "%s", x->digest);
-	for (size_t k = 0; k < x->ng; k++)
+	/* The INFO groups, under one heading before the first of them. */
+	for (size_t k = 0, ninfo = 0; k < x->ng; k++)
 		if (x->g[k].sev == BT_SEV_INFO) {
 			char *l = bt_alerts_render(&x->g[k]);
-			bt_buf_printf(&full, "%s%s\n", k == 0 ?
+			bt_buf_printf(&full, "%s%s\n", ninfo++ == 0 ?
 			    "\nINFO since the last digest:\n" : "", l);
 			free(l);
 		}

@@ -55,6 +55,9 @@ test_expect_success 'the digest has every part' '
 	grep -qx " signals validated: 1 passed, 1 failed" $D &&
 	grep -qx "  ETHUSDT sma_cross 2022-10-10T00:00:00Z position -0.5 failed: stale data low volume" $D &&
 	grep -qx "10-11 01:06Z bt-fetch import: imported 1 file (x2 since 10-11 01:05Z)" $D &&
+	# The INFO groups under their heading, though a WARNING group is first.
+	grep -A1 -x "INFO since the last digest:" $D | tail -1 |
+	    grep -qx "10-11 01:06Z bt-fetch import: imported 1 file (x2 since 10-11 01:05Z)" &&
 	json_has out "select(.event==\"message\") | .text|contains(\"INFO since the last digest: 1\n10-11 01:06Z bt-fetch import: imported 1 file (x2 since 10-11 01:05Z)\")" &&
 	test "$(sql $ST "select count(*) from events where severity=\"INFO\" and sent is null")" = 0 &&
 	test "$(sql $ST "select count(*) from runs where prog=\"bt-digest\" and job=\"daily\" and exit=0")" = 2
